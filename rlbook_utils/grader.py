@@ -1,0 +1,367 @@
+"""Grade student notebooks without ever running their code in the grader's process.
+
+The grader (this process) reads the submission with nbformat, works out its chapter
+and where each exercise is defined, and hands a copy to a worker process started in
+a fresh temporary folder, under a memory cap. The worker starts a Jupyter kernel
+(nbclient) and runs the student's cells one by one with a time limit per cell.
+Right after the cell that defines an exercise, the worker runs a grading cell that
+the student never sees: it calls the exercise's tests in the kernel and appends the
+results, stamped with a one-time nonce, to a file outside the student's folder. The
+grader reads only that file and the worker's status file; nothing the notebook
+prints counts. If the kernel dies or hangs, exercises not yet graded score zero and
+the report names the cell where it happened.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from rlbook_utils import __version__
+from rlbook_utils.exercises import (
+    CHAPTER_PATTERN,
+    chapters_with_tests,
+    default_tests_dir,
+    exercises_in,
+    load_test_module,
+)
+
+GRADER_SEED = 0
+"""PYTHONHASHSEED of every kernel; the tests seed their own generators."""
+
+
+@dataclass
+class Limits:
+    cell_timeout: float = 60.0  # seconds one student cell may run
+    notebook_timeout: float = 600.0  # seconds the whole notebook may take
+    memory_mb: int = 4096  # address-space cap of the worker and its kernel
+
+
+@dataclass
+class Report:
+    notebook: str
+    student: str
+    chapter: str | None
+    exercises: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    grader_version: str = __version__
+    seed: int = GRADER_SEED
+
+    @property
+    def score(self) -> float:
+        return round(sum(row["score"] for row in self.exercises), 2)
+
+    @property
+    def points(self) -> float:
+        return sum(row["points"] for row in self.exercises)
+
+    def to_dict(self) -> dict:
+        return {**vars(self), "score": self.score, "points": self.points}
+
+
+# --------------------------------------------------------------------------- #
+# Reading a submission (no student code runs here)
+# --------------------------------------------------------------------------- #
+def defined_names(source: str) -> set[str]:
+    """Top-level functions and classes a cell defines; none if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    return {node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def code_cells(notebook) -> list[tuple[int, str]]:
+    return [(index, cell.source) for index, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code"]
+
+
+def detect_chapter(notebook, path: Path, tests_dir: Path) -> str | None:
+    """The chapter a notebook belongs to: its metadata, its name, or its content."""
+    chapters = chapters_with_tests(tests_dir)
+    claimed = notebook.metadata.get("rlbook", {}).get("chapter")
+    if claimed in chapters:
+        return claimed
+    for part in (path.stem, path.parent.name):
+        for chapter in chapters:
+            if part.startswith(chapter) or part.startswith(chapter[:2] + "_"):
+                return chapter
+    defined = set().union(*(defined_names(src) for _, src in code_cells(notebook)))
+    overlap = {chapter: len(defined & set(exercises_in(load_test_module(chapter, tests_dir))))
+               for chapter in chapters}
+    best = max(overlap, key=overlap.get, default=None)
+    return best if best and overlap[best] else None
+
+
+def grading_plan(notebook, exercise_ids: list[str]) -> dict[int, list[str]]:
+    """Cell index -> exercises graded right after it (the last cell defining each).
+
+    An exercise that no cell defines is graded after the last cell, where its tests
+    report the missing name.
+    """
+    last_definition = {}
+    for index, source in code_cells(notebook):
+        for name in defined_names(source) & set(exercise_ids):
+            last_definition[name] = index
+    plan: dict[int, list[str]] = {}
+    end = len(notebook.cells)
+    for exercise_id in exercise_ids:
+        plan.setdefault(last_definition.get(exercise_id, end), []).append(exercise_id)
+    return plan
+
+
+def describe_cell(notebook, index: int) -> str:
+    if index >= len(notebook.cells):
+        return "the end of the notebook"
+    first_line = next((line for line in notebook.cells[index].source.splitlines()
+                       if line.strip()), "")
+    return f"cell {index + 1} (`{first_line[:50]}`)"
+
+
+# --------------------------------------------------------------------------- #
+# The grader's side
+# --------------------------------------------------------------------------- #
+def student_name(path: Path) -> str:
+    return path.stem
+
+
+def _zero_rows(specs, reason: str) -> list[dict]:
+    return [{"exercise": spec.exercise_id, "points": spec.points, "score": 0.0,
+             "reason": reason, "tests": []} for spec in specs.values()]
+
+
+def _limit_resources(memory_mb: int):
+    def apply():
+        cap = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+def grade_notebook(path: str | Path, chapter: str | None = None,
+                   tests_dir: str | Path | None = None,
+                   limits: Limits | None = None) -> Report:
+    """Grade one notebook; never raises for anything wrong with the notebook."""
+    path = Path(path)
+    tests_dir = Path(tests_dir or default_tests_dir()).resolve()
+    limits = limits or Limits()
+    started = time.monotonic()
+    report = Report(notebook=str(path), student=student_name(path), chapter=chapter)
+    try:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is reported
+        report.problems.append(f"not a readable notebook: {type(error).__name__}: "
+                               f"{str(error).splitlines()[0] if str(error) else ''}")
+        notebook = None
+    if report.chapter is None and notebook is not None:
+        report.chapter = detect_chapter(notebook, path, tests_dir)
+    if report.chapter is None:
+        report.problems.append("could not tell which chapter this notebook belongs to "
+                               "(use --chapter)")
+        report.seconds = round(time.monotonic() - started, 2)
+        return report
+    specs = exercises_in(load_test_module(report.chapter, tests_dir))
+    if notebook is None:
+        report.exercises = _zero_rows(specs, report.problems[-1])
+    else:
+        _grade_in_worker(notebook, path, report, specs, tests_dir, limits)
+    report.seconds = round(time.monotonic() - started, 2)
+    return report
+
+
+def _grade_in_worker(notebook, path: Path, report: Report, specs, tests_dir: Path,
+                     limits: Limits) -> None:
+    base = Path(tempfile.mkdtemp(prefix="rlbook-grade-"))
+    try:
+        work, private = base / "work", base / "private"
+        work.mkdir()
+        private.mkdir()
+        shutil.copytree(tests_dir, private / "tests")
+        submission = work / path.name
+        nbformat.write(notebook, submission)
+        nonce = secrets.token_hex(16)
+        plan = grading_plan(notebook, list(specs))
+        job = {
+            "notebook": str(submission), "chapter": report.chapter,
+            "tests_dir": str(private / "tests"), "results": str(private / "results.jsonl"),
+            "status": str(private / "status.json"), "cell_timeout": limits.cell_timeout,
+            "plan": {str(index): ids for index, ids in plan.items()},
+        }
+        (private / "job.json").write_text(json.dumps(job))
+        env = {**os.environ, "PYTHONHASHSEED": str(GRADER_SEED), "RLBOOK_GRADING": "1",
+               "MPLBACKEND": "Agg", "SDL_VIDEODRIVER": "dummy"}
+        with open(private / "worker.log", "wb") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "rlbook_utils.grader", "--worker",
+                 str(private / "job.json")],
+                cwd=work, env=env, stdin=subprocess.PIPE, stdout=log, stderr=log,
+                start_new_session=True, preexec_fn=_limit_resources(limits.memory_mb))
+            try:
+                worker.communicate(nonce.encode(), timeout=limits.notebook_timeout)
+            except subprocess.TimeoutExpired:
+                report.problems.append(
+                    f"the notebook ran past the limit of {limits.notebook_timeout:g} s "
+                    "and was stopped")
+            finally:
+                _kill_group(worker)
+        status = _read_json(private / "status.json") or {}
+        graded = _read_results(private / "results.jsonl", nonce)
+        report.problems += [f"{error['cell']} raised {error['error']}"
+                            for error in status.get("cell_errors", [])]
+        stopped = status.get("stopped")
+        if stopped:
+            report.problems.append(stopped)
+        if not status and not report.problems:
+            log_tail = (private / "worker.log").read_text(errors="replace")[-300:]
+            report.problems.append(f"the grading worker failed: {log_tail.strip()}")
+        why_missing = stopped or (report.problems[-1] if report.problems else
+                                  "not graded: the grading cell did not report")
+        for spec in specs.values():
+            row = graded.get(spec.exercise_id)
+            report.exercises.append(row or {
+                "exercise": spec.exercise_id, "points": spec.points, "score": 0.0,
+                "reason": f"not graded: {why_missing}", "tests": []})
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_results(path: Path, nonce: str) -> dict[str, dict]:
+    graded = {}
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return graded
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and row.pop("nonce", None) == nonce:
+            graded[row["exercise"]] = row
+    return graded
+
+
+# --------------------------------------------------------------------------- #
+# The worker's side: drives the kernel, never executes student code itself
+# --------------------------------------------------------------------------- #
+def _cell_error(cell) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            evalue = str(output.get("evalue", "")).splitlines()
+            return f"{output.get('ename', 'an error')}: {evalue[0] if evalue else ''}".strip()
+    return None
+
+
+def _worker_main(job_path: str) -> None:
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    job = json.loads(Path(job_path).read_text())
+    nonce = sys.stdin.read().strip()
+    notebook = nbformat.read(job["notebook"], as_version=4)
+    plan = {int(index): ids for index, ids in job["plan"].items()}
+    status = {"cell_errors": [], "stopped": None}
+    # The kernel runs a copy with one spare cell at the end, where grading cells go;
+    # `notebook` itself stays as submitted, for naming cells in the report.
+    executed = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    executed.cells.append(nbformat.v4.new_code_cell(""))
+    grading_index = len(executed.cells) - 1
+    client = NotebookClient(executed, timeout=job["cell_timeout"], kernel_name="python3",
+                            allow_errors=True, record_timing=False,
+                            resources={"metadata": {"path": str(Path(job["notebook"]).parent)}})
+
+    def grading_cell(exercise_ids):
+        call = (f"__import__('rlbook_utils.exercises').exercises.grade_into("
+                f"{job['results']!r}, {nonce!r}, {job['chapter']!r}, {job['tests_dir']!r}, "
+                f"{exercise_ids!r}, globals())")
+        return nbformat.v4.new_code_cell(call)
+
+    def run(cell, index, timeout):
+        client.timeout = timeout
+        client.execute_cell(cell, index)
+
+    with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        for index in range(len(notebook.cells) + 1):
+            cell = executed.cells[index] if index < len(notebook.cells) else None
+            where = describe_cell(notebook, index)
+            try:
+                if cell is not None and cell.cell_type == "code":
+                    run(cell, index, job["cell_timeout"])
+                    error = _cell_error(cell)
+                    if error:
+                        status["cell_errors"].append({"cell": where, "error": error})
+                if index in plan:
+                    tests_time = 30 * len(plan[index])
+                    run(grading_cell(plan[index]), grading_index,
+                        job["cell_timeout"] + tests_time)
+            except CellTimeoutError:
+                status["stopped"] = (f"{where} ran past the limit of "
+                                     f"{job['cell_timeout']:g} s per cell and was stopped")
+                break
+            except DeadKernelError:
+                status["stopped"] = (f"the kernel died while running {where} "
+                                     "(a crash, os._exit, or too much memory?)")
+                break
+    Path(job["status"]).write_text(json.dumps(status))
+
+
+# --------------------------------------------------------------------------- #
+# Reports
+# --------------------------------------------------------------------------- #
+def _format_number(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+
+
+def format_report(report: Report, width: int = 100) -> str:
+    lines = [f"{report.notebook}  (chapter {report.chapter or '?'}, "
+             f"graded in {report.seconds:.1f} s)"]
+    for problem in report.problems:
+        lines.append(f"  ! {problem}")
+    if report.exercises:
+        name_width = max(len("exercise"), *(len(row["exercise"]) for row in report.exercises))
+        lines.append(f"{'exercise':<{name_width}}  points  score  reason")
+        for row in report.exercises:
+            reason = re.sub(r"\s+", " ", row["reason"])
+            line = (f"{row['exercise']:<{name_width}}  {_format_number(row['points']):>6}  "
+                    f"{row['score']:>5.1f}  {reason}")
+            lines.append(line if len(line) <= width else line[: width - 1] + "…")
+        lines.append(f"{'total':<{name_width}}  {_format_number(report.points):>6}  "
+                     f"{report.score:>5.1f} / {_format_number(report.points)}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        _worker_main(sys.argv[2])

@@ -1,0 +1,83 @@
+"""The graded tests can fail: they pass the reference solution, give zero to the
+blank exercise notebook, and catch every typical mistake in tests/mistakes/."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from rlbook_utils.exercises import (
+    exercises_in,
+    load_notebook_namespace,
+    load_test_module,
+    repo_root,
+    run_exercise,
+)
+
+ROOT = repo_root()
+CHAPTERS = sorted(path.stem for path in (ROOT / "solutions").glob("*.ipynb"))
+_cache: dict = {}
+
+
+def cached(key, make):
+    if key not in _cache:
+        _cache[key] = make()
+    return _cache[key]
+
+
+def specs(chapter):
+    return cached(("specs", chapter), lambda: exercises_in(load_test_module(chapter)))
+
+
+def solution_namespace(chapter):
+    return cached(("solution", chapter),
+                  lambda: load_notebook_namespace(ROOT / "solutions" / f"{chapter}.ipynb"))
+
+
+def mistakes(chapter):
+    def load():
+        path = ROOT / "tests" / "mistakes" / f"{chapter}.py"
+        spec = importlib.util.spec_from_file_location(f"rlbook_mistakes_{chapter}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return [obj for obj in vars(module).values() if hasattr(obj, "rlbook_mistake_of")]
+    return cached(("mistakes", chapter), load)
+
+
+def all_mistakes():
+    return [pytest.param(chapter, wrong, id=f"{chapter}-{wrong.__name__}")
+            for chapter in CHAPTERS for wrong in mistakes(chapter)]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_reference_solution_gets_full_marks(chapter):
+    namespace = solution_namespace(chapter)
+    for spec in specs(chapter).values():
+        result = run_exercise(spec, namespace)
+        assert result.score == spec.points, f"{spec.exercise_id}: {result.reason}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_blank_exercise_notebook_scores_zero_as_not_implemented(chapter):
+    notebook = ROOT / "chapters" / chapter / "exercises.ipynb"
+    namespace = load_notebook_namespace(notebook)
+    for spec in specs(chapter).values():
+        result = run_exercise(spec, namespace)
+        assert result.score == 0, f"{spec.exercise_id} scores {result.score} on its stub"
+        assert result.reason == "not implemented", f"{spec.exercise_id}: {result.reason}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_exercise_has_typical_mistakes_to_catch(chapter):
+    covered = {wrong.rlbook_mistake_of for wrong in mistakes(chapter)}
+    missing = set(specs(chapter)) - covered
+    assert not missing, f"no typical mistakes in tests/mistakes/{chapter}.py for {missing}"
+
+
+@pytest.mark.parametrize("chapter, wrong", all_mistakes())
+def test_typical_mistake_loses_points(chapter, wrong):
+    spec = specs(chapter)[wrong.rlbook_mistake_of]
+    namespace = {**solution_namespace(chapter), spec.exercise_id: wrong}
+    result = run_exercise(spec, namespace)
+    assert result.score < spec.points, (
+        f"the tests of {spec.exercise_id} do not catch: {wrong.rlbook_mistake}")

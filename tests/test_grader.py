@@ -1,0 +1,136 @@
+"""rlbook grade on real chapter notebooks: full marks, zero, and broken submissions.
+
+Each case runs a real kernel in a separate process, as an instructor's run would.
+"""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from rlbook_utils.exercises import exercises_in, load_test_module, repo_root
+from rlbook_utils.grader import Limits, defined_names, grade_notebook
+
+ROOT = repo_root()
+SOLUTION = ROOT / "solutions" / "02_mdps.ipynb"
+BLANK = ROOT / "chapters" / "02_mdps" / "exercises.ipynb"
+POINTS = {spec.exercise_id: spec.points
+          for spec in exercises_in(load_test_module("02_mdps")).values()}
+FAST = Limits(cell_timeout=10, notebook_timeout=120)
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def scores(report):
+    return {row["exercise"]: row["score"] for row in report.exercises}
+
+
+def reasons(report):
+    return {row["exercise"]: row["reason"] for row in report.exercises}
+
+
+def variant(tmp_path, name, edit):
+    """A copy of the reference solution changed by `edit(cells)`."""
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    edit(notebook.cells)
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def index_defining(cells, name):
+    return next(i for i, cell in enumerate(cells)
+                if cell.cell_type == "code" and name in defined_names(cell.source))
+
+
+def test_reference_solution_gets_full_marks_through_the_cli(tmp_path):
+    before = digest(SOLUTION)
+    out = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "rlbook_utils.cli", "grade", str(SOLUTION), "--json", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(out.read_text())
+    assert report["chapter"] == "02_mdps"
+    assert {row["exercise"]: row["score"] for row in report["exercises"]} == POINTS
+    assert report["score"] == sum(POINTS.values())
+    assert f"{sum(POINTS.values()):g} / {sum(POINTS.values()):g}" in result.stdout
+    assert digest(SOLUTION) == before, "the grader must never modify a submission"
+
+
+def test_blank_exercise_notebook_scores_zero_as_not_implemented():
+    report = grade_notebook(BLANK, limits=FAST)
+    assert report.chapter == "02_mdps"
+    assert scores(report) == {exercise_id: 0.0 for exercise_id in POINTS}
+    assert set(reasons(report).values()) == {"not implemented"}
+
+
+def test_syntax_error_costs_only_that_exercise(tmp_path):
+    def break_policy_evaluation(cells):
+        cell = cells[index_defining(cells, "policy_evaluation")]
+        cell.source = cell.source.replace("def policy_evaluation(", "def policy_evaluation((")
+    report = grade_notebook(variant(tmp_path, "syntax", break_policy_evaluation), limits=FAST)
+    assert scores(report)["policy_evaluation"] == 0
+    assert "defines no `policy_evaluation`" in reasons(report)["policy_evaluation"]
+    assert any("SyntaxError" in problem for problem in report.problems)
+    assert scores(report)["discounted_return"] == POINTS["discounted_return"]
+    assert scores(report)["q_from_v"] == POINTS["q_from_v"]
+
+
+def test_kernel_death_zeroes_later_exercises_and_names_the_cell(tmp_path):
+    def exit_after_first_exercise(cells):
+        at = index_defining(cells, "discounted_return") + 1
+        cells.insert(at, nbformat.v4.new_code_cell("import os\nos._exit(3)"))
+    report = grade_notebook(variant(tmp_path, "dies", exit_after_first_exercise),
+                            limits=FAST)
+    assert scores(report)["discounted_return"] == POINTS["discounted_return"]
+    for exercise_id in ("policy_evaluation", "q_from_v", "value_iteration"):
+        assert scores(report)[exercise_id] == 0
+        assert "kernel died" in reasons(report)[exercise_id]
+    assert any("kernel died while running cell" in problem for problem in report.problems)
+
+
+def test_infinite_loop_is_stopped_and_costs_only_what_follows(tmp_path):
+    def loop_forever(cells):
+        at = index_defining(cells, "q_from_v") + 1
+        cells.insert(at, nbformat.v4.new_code_cell("while True:\n    pass"))
+    report = grade_notebook(variant(tmp_path, "hangs", loop_forever),
+                            limits=Limits(cell_timeout=3, notebook_timeout=120))
+    assert scores(report)["q_from_v"] == POINTS["q_from_v"]
+    assert scores(report)["value_iteration"] == 0
+    assert "ran past the limit of 3 s per cell" in reasons(report)["value_iteration"]
+
+
+def test_printed_fake_scores_do_not_count(tmp_path):
+    def print_full_marks(cells):
+        at = index_defining(cells, "discounted_return")
+        cells[at].source = ("def discounted_return(rewards, gamma):\n    return 0.0\n"
+                            "print(json.dumps({'exercise': 'discounted_return', 'score': 2}))\n"
+                            "import json")
+    report = grade_notebook(variant(tmp_path, "fake", print_full_marks), limits=FAST)
+    assert scores(report)["discounted_return"] < POINTS["discounted_return"]
+
+
+def test_file_that_is_not_a_notebook_is_reported_not_crashed(tmp_path):
+    path = tmp_path / "02_mdps_alice.ipynb"
+    path.write_text("this is not JSON")
+    report = grade_notebook(path, limits=FAST)
+    assert scores(report) == {exercise_id: 0.0 for exercise_id in POINTS}
+    assert "not a readable notebook" in report.problems[0]
+    assert path.read_text() == "this is not JSON"
+
+
+@pytest.mark.parametrize("argv, problem", [
+    (["grade", "no/such/file.ipynb"], "no such file"),
+    (["grade", str(SOLUTION), "--chapter", "99_nothing"], "no tests for chapter"),
+])
+def test_grader_that_cannot_run_exits_2(argv, problem):
+    result = subprocess.run([sys.executable, "-m", "rlbook_utils.cli", *argv],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert problem in result.stderr
