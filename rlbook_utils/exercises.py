@@ -236,8 +236,13 @@ def run_exercise(spec: ExerciseSpec, namespace: dict,
     """Run every test of one exercise against a notebook namespace."""
     student = Student(namespace)
     outcomes = []
+    timed_out = None
     for test_function in spec.tests:
         outcome = TestOutcome(test_function.__name__, _purpose(test_function), True)
+        if timed_out:  # one endless loop is enough: do not wait for it again
+            outcome.passed, outcome.message = False, timed_out
+            outcomes.append(outcome)
+            continue
         try:
             _run_with_timeout(lambda: test_function(student), timeout)
         except NotImplementedError:
@@ -247,6 +252,8 @@ def run_exercise(spec: ExerciseSpec, namespace: dict,
         except (Exception, TestTimeout) as error:  # a student's bug is a failed test
             outcome.passed = False
             outcome.message = _describe_error(error)
+            if isinstance(error, TestTimeout):
+                timed_out = outcome.message
         outcomes.append(outcome)
     return ExerciseResult(spec.exercise_id, spec.points, outcomes)
 
@@ -291,27 +298,6 @@ def checker(chapter: str, tests_dir: str | Path | None = None):
         return None
 
     return check
-
-
-# --------------------------------------------------------------------------- #
-# Grading: called by the grader inside the student's kernel
-# --------------------------------------------------------------------------- #
-def grade_into(results_path: str, nonce: str, chapter: str, tests_dir: str,
-               exercise_ids: list[str], namespace: dict) -> None:
-    """Run the tests of ``exercise_ids`` and append one JSON line per exercise.
-
-    Each line carries the grader's one-time ``nonce``, which the grader wrote into
-    the cell that calls this function after every student cell above it had run.
-    """
-    import json
-
-    specs = exercises_in(load_test_module(chapter, Path(tests_dir)))
-    with open(results_path, "a", encoding="utf-8") as results:
-        for exercise_id in exercise_ids:
-            result = run_exercise(specs[exercise_id], namespace)
-            line = {"nonce": nonce, **result.to_dict()}
-            results.write(json.dumps(line) + "\n")
-            results.flush()
 
 
 # --------------------------------------------------------------------------- #

@@ -49,6 +49,7 @@ class Limits:
     cell_timeout: float = 60.0  # seconds one student cell may run
     notebook_timeout: float = 600.0  # seconds the whole notebook may take
     memory_mb: int = 4096  # address-space cap of the worker and its kernel
+    output_kb: int = 2048  # what the notebook may print before the rest is dropped
 
 
 @dataclass
@@ -196,12 +197,15 @@ def _grade_in_worker(notebook, path: Path, report: Report, specs, tests_dir: Pat
         shutil.copytree(tests_dir, private / "tests")
         submission = work / path.name
         nbformat.write(notebook, submission)
-        nonce = secrets.token_hex(16)
         plan = grading_plan(notebook, list(specs))
+        nonces = {str(index): secrets.token_hex(16) for index in plan}
+        expected_nonce = {exercise_id: nonces[str(index)]
+                          for index, ids in plan.items() for exercise_id in ids}
         job = {
             "notebook": str(submission), "chapter": report.chapter,
             "tests_dir": str(private / "tests"), "results": str(private / "results.jsonl"),
             "status": str(private / "status.json"), "cell_timeout": limits.cell_timeout,
+            "output_bytes": limits.output_kb * 1024,
             "plan": {str(index): ids for index, ids in plan.items()},
         }
         (private / "job.json").write_text(json.dumps(job))
@@ -214,7 +218,8 @@ def _grade_in_worker(notebook, path: Path, report: Report, specs, tests_dir: Pat
                 cwd=work, env=env, stdin=subprocess.PIPE, stdout=log, stderr=log,
                 start_new_session=True, preexec_fn=_limit_resources(limits.memory_mb))
             try:
-                worker.communicate(nonce.encode(), timeout=limits.notebook_timeout)
+                worker.communicate(json.dumps(nonces).encode(),
+                                   timeout=limits.notebook_timeout)
             except subprocess.TimeoutExpired:
                 report.problems.append(
                     f"the notebook ran past the limit of {limits.notebook_timeout:g} s "
@@ -222,9 +227,16 @@ def _grade_in_worker(notebook, path: Path, report: Report, specs, tests_dir: Pat
             finally:
                 _kill_group(worker)
         status = _read_json(private / "status.json") or {}
-        graded = _read_results(private / "results.jsonl", nonce)
+        graded = _read_results(private / "results.jsonl", expected_nonce)
         report.problems += [f"{error['cell']} raised {error['error']}"
                             for error in status.get("cell_errors", [])]
+        if status.get("output_capped"):
+            report.problems.append(f"the notebook printed more than {limits.output_kb} KB; "
+                                   "the rest of its output was dropped")
+        restored = sorted({name for row in graded.values() for name in row.pop("restored", [])})
+        if restored:
+            report.problems.append("the notebook replaced parts of modules the tests use; "
+                                   f"they were put back before grading: {', '.join(restored)}")
         stopped = status.get("stopped")
         if stopped:
             report.problems.append(stopped)
@@ -257,7 +269,8 @@ def _read_json(path: Path):
         return None
 
 
-def _read_results(path: Path, nonce: str) -> dict[str, dict]:
+def _read_results(path: Path, expected_nonce: dict[str, str]) -> dict[str, dict]:
+    """The first line stamped with its exercise's nonce, per exercise."""
     graded = {}
     try:
         lines = path.read_text(errors="replace").splitlines()
@@ -268,7 +281,9 @@ def _read_results(path: Path, nonce: str) -> dict[str, dict]:
             row = json.loads(line)
         except ValueError:
             continue
-        if isinstance(row, dict) and row.pop("nonce", None) == nonce:
+        if not isinstance(row, dict) or row.get("exercise") in graded:
+            continue
+        if expected_nonce.get(row.get("exercise")) == row.pop("nonce", None):
             graded[row["exercise"]] = row
     return graded
 
@@ -289,30 +304,47 @@ def _worker_main(job_path: str) -> None:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     job = json.loads(Path(job_path).read_text())
-    nonce = sys.stdin.read().strip()
+    nonces = json.loads(sys.stdin.read())  # cell index -> nonce of its grading cell
     notebook = nbformat.read(job["notebook"], as_version=4)
     plan = {int(index): ids for index, ids in job["plan"].items()}
-    status = {"cell_errors": [], "stopped": None}
+    status = {"cell_errors": [], "stopped": None, "output_capped": False}
     # The kernel runs a copy with one spare cell at the end, where grading cells go;
     # `notebook` itself stays as submitted, for naming cells in the report.
     executed = nbformat.from_dict(json.loads(json.dumps(notebook)))
     executed.cells.append(nbformat.v4.new_code_cell(""))
     grading_index = len(executed.cells) - 1
-    client = NotebookClient(executed, timeout=job["cell_timeout"], kernel_name="python3",
-                            allow_errors=True, record_timing=False,
-                            resources={"metadata": {"path": str(Path(job["notebook"]).parent)}})
 
-    def grading_cell(exercise_ids):
-        call = (f"__import__('rlbook_utils.exercises').exercises.grade_into("
-                f"{job['results']!r}, {nonce!r}, {job['chapter']!r}, {job['tests_dir']!r}, "
-                f"{exercise_ids!r}, globals())")
-        return nbformat.v4.new_code_cell(call)
+    class CappedClient(NotebookClient):
+        """Keeps at most `output_bytes` of what the notebook prints; errors always."""
+        printed = 0
 
-    def run(cell, index, timeout):
+        def output(self, outs, msg, display_id, cell_index):
+            size = len(json.dumps(msg.get("content", {})))
+            if msg["msg_type"] != "error":
+                CappedClient.printed += size
+                if CappedClient.printed > job["output_bytes"]:
+                    status["output_capped"] = True
+                    return None
+            return super().output(outs, msg, display_id, cell_index)
+
+    client = CappedClient(executed, timeout=job["cell_timeout"], kernel_name="python3",
+                          allow_errors=True, record_timing=False,
+                          resources={"metadata": {"path": str(Path(job["notebook"]).parent)}})
+
+    def run(source, index, timeout):
+        cell = nbformat.v4.new_code_cell(source) if isinstance(source, str) else source
         client.timeout = timeout
         client.execute_cell(cell, index)
+        return cell
 
+    kernel_side = "__import__('rlbook_utils.grading_kernel').grading_kernel"
     with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        prepared = run(f"{kernel_side}.prepare({job['chapter']!r}, {job['tests_dir']!r})",
+                       grading_index, 120)
+        if _cell_error(prepared):
+            status["stopped"] = f"the grader could not load the tests: {_cell_error(prepared)}"
+            Path(job["status"]).write_text(json.dumps(status))
+            return
         for index in range(len(notebook.cells) + 1):
             cell = executed.cells[index] if index < len(notebook.cells) else None
             where = describe_cell(notebook, index)
@@ -323,9 +355,9 @@ def _worker_main(job_path: str) -> None:
                     if error:
                         status["cell_errors"].append({"cell": where, "error": error})
                 if index in plan:
-                    tests_time = 30 * len(plan[index])
-                    run(grading_cell(plan[index]), grading_index,
-                        job["cell_timeout"] + tests_time)
+                    call = (f"{kernel_side}.grade_into({job['results']!r}, "
+                            f"{nonces[str(index)]!r}, {plan[index]!r}, globals())")
+                    run(call, grading_index, job["cell_timeout"] + 30 * len(plan[index]))
             except CellTimeoutError:
                 status["stopped"] = (f"{where} ran past the limit of "
                                      f"{job['cell_timeout']:g} s per cell and was stopped")
