@@ -8,14 +8,16 @@ itself could not run (bad arguments, no such file, no tests for the chapter).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
+import os
 import sys
+import threading
 from pathlib import Path
 
+from rlbook_utils import reports
 from rlbook_utils.assign import SolutionMarkerError, assign
 from rlbook_utils.exercises import chapters_with_tests, default_tests_dir, repo_root
-from rlbook_utils.grader import Limits, format_report, grade_notebook
+from rlbook_utils.grader import Limits, grade_many, student_name
 
 
 def _assign(args) -> int:
@@ -37,6 +39,45 @@ def _assign(args) -> int:
     return 0
 
 
+def collect_submissions(names: list[str]) -> list[tuple[Path, str]]:
+    """(notebook, student) for every file given and every notebook under a folder."""
+    submissions = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.ipynb")
+                           if ".ipynb_checkpoints" not in p.parts)
+            submissions += [(p, student_name(p, root=path)) for p in found]
+        elif path.exists():
+            submissions.append((path, student_name(path)))
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return submissions
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per notebook otherwise."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.stream = total, 0, stream
+        self.lock = threading.Lock()
+        self.tty = stream.isatty()
+
+    def __call__(self, report) -> None:
+        with self.lock:
+            self.done += 1
+            if self.tty:
+                filled = int(30 * self.done / self.total)
+                self.stream.write(f"\rgrading [{'#' * filled}{'.' * (30 - filled)}] "
+                                  f"{self.done}/{self.total}")
+                if self.done == self.total:
+                    self.stream.write("\n")
+            else:
+                self.stream.write(f"graded {self.done}/{self.total}: {report.student} "
+                                  f"{report.score:g}/{report.points:g}\n")
+            self.stream.flush()
+
+
 def _grade(args) -> int:
     tests_dir = Path(args.tests) if args.tests else default_tests_dir()
     if not tests_dir.is_dir():
@@ -46,43 +87,43 @@ def _grade(args) -> int:
         print(f"rlbook grade: no tests for chapter {args.chapter!r} in {tests_dir}",
               file=sys.stderr)
         return 2
-    notebooks = []
-    for name in args.paths:
-        path = Path(name)
-        if path.is_dir():
-            notebooks += sorted(path.rglob("*.ipynb"))
-        elif path.exists():
-            notebooks.append(path)
-        else:
-            print(f"rlbook grade: no such file or folder: {path}", file=sys.stderr)
-            return 2
+    try:
+        submissions = collect_submissions(args.paths)
+    except FileNotFoundError as error:
+        print(f"rlbook grade: {error}", file=sys.stderr)
+        return 2
+    if not submissions:
+        print("rlbook grade: no notebooks found", file=sys.stderr)
+        return 2
+    if args.format == "gradescope" and len(submissions) != 1:
+        print("rlbook grade: --format gradescope grades exactly one notebook",
+              file=sys.stderr)
+        return 2
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
                     memory_mb=args.memory_mb)
-    reports = []
-    for notebook in notebooks:
-        report = grade_notebook(notebook, chapter=args.chapter, tests_dir=tests_dir,
-                                limits=limits)
-        reports.append(report)
-        print(format_report(report))
-        print()
+    progress = Progress(len(submissions)) if len(submissions) > 1 else None
+    graded = grade_many(submissions, args.jobs, args.chapter, tests_dir, limits,
+                        on_done=progress)
+    private = args.tests is not None
+    if args.format == "gradescope":
+        results = reports.gradescope_results(graded[0], private_tests=private)
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(results, indent=2))
+        print(f"wrote {args.output}")
+    elif len(graded) == 1:
+        print(reports.format_report(graded[0]))
+    else:
+        if args.verbose:
+            for report in graded:
+                print(reports.format_report(report), end="\n\n")
+        print(reports.format_summary(graded))
     if args.json:
-        Path(args.json).write_text(json.dumps([r.to_dict() for r in reports], indent=2))
+        reports.write_json(Path(args.json), graded)
     if args.csv:
-        _write_gradebook(Path(args.csv), reports)
+        reports.write_gradebook(Path(args.csv), graded)
+    if args.feedback:
+        reports.write_feedback(Path(args.feedback), graded, private_tests=private)
     return 0
-
-
-def _write_gradebook(path: Path, reports) -> None:
-    exercise_ids = list(dict.fromkeys(row["exercise"] for report in reports
-                                      for row in report.exercises))
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "chapter", *exercise_ids, "total", "out_of"])
-        for report in reports:
-            scores = {row["exercise"]: row["score"] for row in report.exercises}
-            writer.writerow([report.student, report.chapter,
-                             *(scores.get(e, "") for e in exercise_ids),
-                             report.score, report.points])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,11 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     assign_parser.set_defaults(run=_assign)
 
     grade_parser = commands.add_parser(
-        "grade", help="grade notebooks (files or folders) in isolated kernels")
-    grade_parser.add_argument("paths", nargs="+", metavar="PATH")
+        "grade", help="grade notebooks (files or folders) in isolated kernels",
+        description="Grade notebooks: one per student, named after the file, or after "
+                    "its folder when it sits in one.")
+    grade_parser.add_argument("paths", nargs="+", metavar="PATH",
+                              help="notebooks, or folders searched for notebooks")
     grade_parser.add_argument("--chapter", help="chapter id, e.g. 02_mdps (default: detect)")
-    grade_parser.add_argument("--tests", help="folder of test_NN_slug.py files "
-                              "(default: the repo's tests/exercises)")
+    grade_parser.add_argument("--tests", metavar="DIR",
+                              help="private tests (test_NN_slug.py files); feedback then "
+                                   "names failed tests without revealing them")
+    grade_parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                              help="notebooks graded at once (default: cores, %(default)s)")
     grade_parser.add_argument("--timeout", type=float, default=Limits.notebook_timeout,
                               help="seconds per notebook (default %(default)s)")
     grade_parser.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout,
@@ -109,7 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
                               help="memory cap per notebook in MB (default %(default)s)")
     grade_parser.add_argument("--json", metavar="FILE", help="write every result as JSON")
-    grade_parser.add_argument("--csv", metavar="FILE", help="write a gradebook as CSV")
+    grade_parser.add_argument("--csv", metavar="FILE",
+                              help="write a gradebook: a row per student, a column per exercise")
+    grade_parser.add_argument("--feedback", metavar="DIR",
+                              help="write one feedback file per student into DIR")
+    grade_parser.add_argument("--format", choices=["table", "gradescope"], default="table",
+                              help="gradescope: write Gradescope's results.json (one notebook)")
+    grade_parser.add_argument("--output", default="results/results.json",
+                              help="where --format gradescope writes (default %(default)s)")
+    grade_parser.add_argument("--verbose", "-v", action="store_true",
+                              help="print every notebook's table, not just the summary")
     grade_parser.set_defaults(run=_grade)
     return parser
 

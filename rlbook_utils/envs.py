@@ -198,7 +198,7 @@ class GridWorldEnv(gymnasium.Env):
             for col, char in enumerate(row_chars):
                 here = (row, col) == (agent_row, agent_col)
                 cells.append(f"[{char}]" if here else f" {char} ")
-            lines.append("".join(cells))
+            lines.append("".join(cells).rstrip())
         return "\n".join(lines) + "\n"
 
     def _render_rgb(self):

@@ -149,6 +149,7 @@ class TestOutcome:
     passed: bool
     message: str = ""
     not_implemented: bool = False
+    kind: str = "passed"  # or: assertion, missing, timeout, error, not_implemented
 
 
 @dataclass
@@ -240,18 +241,22 @@ def run_exercise(spec: ExerciseSpec, namespace: dict,
     for test_function in spec.tests:
         outcome = TestOutcome(test_function.__name__, _purpose(test_function), True)
         if timed_out:  # one endless loop is enough: do not wait for it again
-            outcome.passed, outcome.message = False, timed_out
+            outcome.passed, outcome.message, outcome.kind = False, timed_out, "timeout"
             outcomes.append(outcome)
             continue
         try:
             _run_with_timeout(lambda: test_function(student), timeout)
         except NotImplementedError:
-            outcome.passed = False
+            outcome.passed, outcome.kind = False, "not_implemented"
             outcome.not_implemented = True
             outcome.message = "not implemented: replace `raise NotImplementedError()`"
         except (Exception, TestTimeout) as error:  # a student's bug is a failed test
             outcome.passed = False
             outcome.message = _describe_error(error)
+            outcome.kind = {AssertionError: "assertion", MissingDefinition: "missing",
+                            TestTimeout: "timeout"}.get(type(error), "error")
+            if isinstance(error, AssertionError):
+                outcome.kind = "assertion"
             if isinstance(error, TestTimeout):
                 timed_out = outcome.message
         outcomes.append(outcome)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import resource
 import secrets
 import shutil
@@ -39,6 +38,8 @@ from rlbook_utils.exercises import (
     exercises_in,
     load_test_module,
 )
+
+MAX_NOTEBOOK_BYTES = 50 * 2**20
 
 GRADER_SEED = 0
 """PYTHONHASHSEED of every kernel; the tests seed their own generators."""
@@ -127,6 +128,16 @@ def grading_plan(notebook, exercise_ids: list[str]) -> dict[int, list[str]]:
     return plan
 
 
+def defined_more_than_once(notebook, exercise_ids: list[str]) -> list[str]:
+    cells_defining = {exercise_id: [] for exercise_id in exercise_ids}
+    for index, source in code_cells(notebook):
+        for name in defined_names(source) & set(exercise_ids):
+            cells_defining[name].append(index + 1)
+    return [f"`{name}` is defined in cells {', '.join(map(str, cells))}; "
+            "the last definition is the one graded"
+            for name, cells in cells_defining.items() if len(cells) > 1]
+
+
 def describe_cell(notebook, index: int) -> str:
     if index >= len(notebook.cells):
         return "the end of the notebook"
@@ -138,8 +149,19 @@ def describe_cell(notebook, index: int) -> str:
 # --------------------------------------------------------------------------- #
 # The grader's side
 # --------------------------------------------------------------------------- #
-def student_name(path: Path) -> str:
-    return path.stem
+GENERIC_STEMS = {"exercises", "submission", "notebook", "solution", "homework", "untitled"}
+
+
+def student_name(path: Path, root: Path | None = None) -> str:
+    """The student a notebook belongs to: its folder under ``root`` when it sits in
+    one (``class/alice/02_mdps.ipynb`` is alice's), else its file name, unless that
+    is generic (``exercises.ipynb``, ``02_mdps.ipynb``), then its folder's name."""
+    if root is not None and path.parent != root and root in path.parents:
+        return path.relative_to(root).parts[0]
+    stem = path.stem
+    if stem.lower() in GENERIC_STEMS or CHAPTER_PATTERN.match(stem):
+        return path.resolve().parent.name
+    return stem
 
 
 def _zero_rows(specs, reason: str) -> list[dict]:
@@ -155,16 +177,44 @@ def _limit_resources(memory_mb: int):
     return apply
 
 
+def grade_many(paths: list[tuple[Path, str]], jobs: int, chapter: str | None = None,
+               tests_dir: str | Path | None = None, limits: Limits | None = None,
+               on_done=None) -> list[Report]:
+    """Grade (path, student) pairs, ``jobs`` at a time, in the order given.
+
+    The tests are copied once, before any notebook runs, so a submission that edits
+    test files cannot change how the rest of the batch is graded.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with tempfile.TemporaryDirectory(prefix="rlbook-tests-") as snapshot:
+        frozen_tests = Path(snapshot) / "tests"
+        shutil.copytree(Path(tests_dir or default_tests_dir()), frozen_tests)
+
+        def grade(item):
+            path, student = item
+            report = grade_notebook(path, chapter, frozen_tests, limits, student=student)
+            if on_done:
+                on_done(report)
+            return report
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            return list(pool.map(grade, paths))
+
+
 def grade_notebook(path: str | Path, chapter: str | None = None,
                    tests_dir: str | Path | None = None,
-                   limits: Limits | None = None) -> Report:
+                   limits: Limits | None = None, student: str | None = None) -> Report:
     """Grade one notebook; never raises for anything wrong with the notebook."""
     path = Path(path)
     tests_dir = Path(tests_dir or default_tests_dir()).resolve()
     limits = limits or Limits()
     started = time.monotonic()
-    report = Report(notebook=str(path), student=student_name(path), chapter=chapter)
+    report = Report(notebook=str(path), student=student or student_name(path),
+                    chapter=chapter)
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"the file is over {MAX_NOTEBOOK_BYTES // 2**20} MB")
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
     except Exception as error:  # noqa: BLE001 - any unreadable file is reported
@@ -179,6 +229,8 @@ def grade_notebook(path: str | Path, chapter: str | None = None,
         report.seconds = round(time.monotonic() - started, 2)
         return report
     specs = exercises_in(load_test_module(report.chapter, tests_dir))
+    if notebook is not None:
+        report.problems += defined_more_than_once(notebook, list(specs))
     if notebook is None:
         report.exercises = _zero_rows(specs, report.problems[-1])
     else:
@@ -367,31 +419,6 @@ def _worker_main(job_path: str) -> None:
                                      "(a crash, os._exit, or too much memory?)")
                 break
     Path(job["status"]).write_text(json.dumps(status))
-
-
-# --------------------------------------------------------------------------- #
-# Reports
-# --------------------------------------------------------------------------- #
-def _format_number(value: float) -> str:
-    return f"{value:g}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")
-
-
-def format_report(report: Report, width: int = 100) -> str:
-    lines = [f"{report.notebook}  (chapter {report.chapter or '?'}, "
-             f"graded in {report.seconds:.1f} s)"]
-    for problem in report.problems:
-        lines.append(f"  ! {problem}")
-    if report.exercises:
-        name_width = max(len("exercise"), *(len(row["exercise"]) for row in report.exercises))
-        lines.append(f"{'exercise':<{name_width}}  points  score  reason")
-        for row in report.exercises:
-            reason = re.sub(r"\s+", " ", row["reason"])
-            line = (f"{row['exercise']:<{name_width}}  {_format_number(row['points']):>6}  "
-                    f"{row['score']:>5.1f}  {reason}")
-            lines.append(line if len(line) <= width else line[: width - 1] + "…")
-        lines.append(f"{'total':<{name_width}}  {_format_number(report.points):>6}  "
-                     f"{report.score:>5.1f} / {_format_number(report.points)}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

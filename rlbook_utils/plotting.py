@@ -1,0 +1,143 @@
+"""Value heatmaps with greedy-policy arrows for grid-shaped environments.
+
+Used in chapters 02 and 03 (the grid world, FrozenLake, CliffWalking).
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+# Action index -> arrow. FrozenLake-v1's order, which rlbook's GridWorldEnv also uses.
+FROZENLAKE_ARROWS = {0: "←", 1: "↓", 2: "→", 3: "↑"}
+# CliffWalking-v1 numbers its actions differently: up, right, down, left.
+CLIFFWALKING_ARROWS = {0: "↑", 1: "→", 2: "↓", 3: "←"}
+
+
+def greedy_arrows(policy, arrows=FROZENLAKE_ARROWS):
+    """The arrow(s) of each state's greedy action(s).
+
+    | symbol   | shape                  | meaning                                   |
+    |----------|------------------------|-------------------------------------------|
+    | `policy` | [n_states, n_actions]  | pi(a given s): probabilities or one-hot   |
+    | `arrows` | dict, n_actions keys   | action index -> arrow string              |
+    | return   | list of n_states str   | arrows of the actions of maximal pi(a|s)  |
+
+    Every action tied for the maximum (``np.isclose``) is kept, in action order, so
+    a uniform random policy on FrozenLake gives ``"←↓→↑"`` for every state.
+
+    >>> greedy_arrows([[0, 1, 0, 0], [0, 0.5, 0.5, 0]])
+    ['↓', '↓→']
+    """
+    policy = np.asarray(policy, dtype=float)  # [n_states, n_actions]
+    if policy.ndim != 2:
+        raise ValueError(
+            f"policy must be an array [n_states, n_actions], got shape {policy.shape}"
+        )
+    missing = [a for a in range(policy.shape[1]) if a not in arrows]
+    if missing:
+        raise ValueError(
+            f"policy has {policy.shape[1]} actions but `arrows` has no arrow for "
+            f"actions {missing}; pass the arrows of this environment's action order"
+        )
+    state_arrows = []
+    for action_probs in policy:  # [n_actions]
+        is_greedy = np.isclose(action_probs, action_probs.max())
+        state_arrows.append("".join(arrows[a] for a in np.flatnonzero(is_greedy)))
+    return state_arrows
+
+
+def plot_values(values, shape, policy=None, ax=None, title=None,
+                arrows=FROZENLAKE_ARROWS, terminal_states=(), cell_labels=None,
+                cmap="RdYlGn", value_format="{:.2f}"):
+    """Draw V(s) as a heatmap over the grid, with the greedy action(s) as arrows.
+
+    | argument          | shape / type            | meaning                           |
+    |-------------------|-------------------------|-----------------------------------|
+    | `values`          | [n_states]              | V(s), state s = row * n_cols + col |
+    | `shape`           | (n_rows, n_cols)        | the grid                          |
+    | `policy`          | [n_states, n_actions]   | optional; arrows for argmax pi    |
+    | `ax`              | matplotlib Axes or None | where to draw; a new figure if None |
+    | `arrows`          | dict                    | action index -> arrow             |
+    | `terminal_states` | iterable of int         | states drawn without an arrow     |
+    | `cell_labels`     | dict {state: str}       | small text in a cell's corner     |
+    | return            | matplotlib Axes         | the axes drawn on                 |
+
+    Each cell shows its value; with a policy, every action tied for the largest
+    probability gets an arrow (see ``greedy_arrows``). Does not call ``plt.show()``.
+
+    Example, the grid world of chapter 02::
+
+        plot_values(V, (2, 3), policy=pi, terminal_states=[2],
+                    cell_labels={0: "start", 1: "red", 2: "goal"}, title="V of pi")
+    """
+    n_rows, n_cols = shape
+    n_states = n_rows * n_cols
+    values = np.asarray(values, dtype=float)
+    if values.size != n_states:
+        raise ValueError(
+            f"values has {values.size} entries but a grid of shape {tuple(shape)} "
+            f"has {n_rows} * {n_cols} = {n_states} states"
+        )
+    value_grid = values.reshape(n_rows, n_cols)  # [n_rows, n_cols]
+    state_arrows = None
+    if policy is not None:
+        policy = np.asarray(policy, dtype=float)
+        if policy.ndim != 2 or policy.shape[0] != n_states:
+            raise ValueError(
+                f"policy must be an array [n_states={n_states}, n_actions], "
+                f"got shape {policy.shape}"
+            )
+        state_arrows = greedy_arrows(policy, arrows)
+    terminal_states = {int(s) for s in terminal_states}
+    cell_labels = cell_labels or {}
+    for s in terminal_states | set(cell_labels):
+        if not 0 <= s < n_states:
+            raise ValueError(f"state {s} is outside the grid's states 0..{n_states - 1}")
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.1 * n_cols + 1.6, 1.1 * n_rows + 1.0))
+    figure = ax.figure
+    image = ax.imshow(value_grid, cmap=cmap)
+    figure.colorbar(image, ax=ax, label="V(s)", fraction=0.046, pad=0.04)
+
+    ax.set_xticks(np.arange(n_cols))
+    ax.set_yticks(np.arange(n_rows))
+    ax.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(n_rows + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    if title is not None:
+        ax.set_title(title)
+
+    font_size = _cell_font_size(ax, n_rows, n_cols)
+    value_y_offset = -0.15 if state_arrows is not None else 0.0
+    for s in range(n_states):
+        row, col = divmod(s, n_cols)
+        text_colour = _readable_text_colour(image, values[s])
+        ax.text(col, row + value_y_offset, value_format.format(values[s]),
+                ha="center", va="center", fontsize=font_size, color=text_colour)
+        if state_arrows is not None and s not in terminal_states:
+            ax.text(col, row + 0.22, state_arrows[s], ha="center", va="center",
+                    fontsize=1.2 * font_size, color=text_colour)
+        if s in cell_labels:
+            ax.text(col - 0.45, row - 0.42, cell_labels[s], ha="left", va="top",
+                    fontsize=0.65 * font_size, color=text_colour)
+    return ax
+
+
+def _cell_font_size(ax, n_rows, n_cols):
+    """A font size in points that fits a value like "-10.00" in one cell of `ax`."""
+    ax.apply_aspect()  # imshow's equal aspect shrinks the axes; measure the result
+    position = ax.get_position()  # in figure fractions
+    width_in, height_in = ax.figure.get_size_inches()
+    cell_points = 72 * min(position.width * width_in / n_cols,
+                           position.height * height_in / n_rows)
+    return float(np.clip(0.18 * cell_points, 5, 12))
+
+
+def _readable_text_colour(image, value):
+    """White text on dark cells, black on light ones."""
+    red, green, blue, _ = image.cmap(image.norm(value))
+    luminance = 0.299 * red + 0.587 * green + 0.114 * blue
+    return "white" if luminance < 0.45 else "black"
