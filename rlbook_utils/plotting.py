@@ -52,10 +52,10 @@ def plot_values(values, shape, policy=None, ax=None, title=None,
 
     | argument          | shape / type            | meaning                           |
     |-------------------|-------------------------|-----------------------------------|
-    | `values`          | [n_states]              | V(s), state s = row * n_cols + col |
+    | `values`          | [n_states]              | V(s), s = row * n_cols + col      |
     | `shape`           | (n_rows, n_cols)        | the grid                          |
     | `policy`          | [n_states, n_actions]   | optional; arrows for argmax pi    |
-    | `ax`              | matplotlib Axes or None | where to draw; a new figure if None |
+    | `ax`              | matplotlib Axes or None | where to draw; None: new figure   |
     | `arrows`          | dict                    | action index -> arrow             |
     | `terminal_states` | iterable of int         | states drawn without an arrow     |
     | `cell_labels`     | dict {state: str}       | small text in a cell's corner     |
@@ -91,7 +91,7 @@ def plot_values(values, shape, policy=None, ax=None, title=None,
     cell_labels = cell_labels or {}
     for s in terminal_states | set(cell_labels):
         if not 0 <= s < n_states:
-            raise ValueError(f"state {s} is outside the grid's states 0..{n_states - 1}")
+            raise ValueError(f"state {s} is outside the grid's 0..{n_states - 1}")
 
     if ax is None:
         _, ax = plt.subplots(figsize=(1.1 * n_cols + 1.6, 1.1 * n_rows + 1.0))
