@@ -51,6 +51,7 @@ class Limits:
     notebook_timeout: float = 600.0  # seconds the whole notebook may take
     memory_mb: int = 4096  # address-space cap of the worker and its kernel
     output_kb: int = 2048  # what the notebook may print before the rest is dropped
+    test_timeout: float = 20.0  # seconds one test may run (an endless loop fails it)
 
 
 @dataclass
@@ -94,19 +95,21 @@ def code_cells(notebook) -> list[tuple[int, str]]:
             if cell.cell_type == "code"]
 
 
-def detect_chapter(notebook, path: Path, tests_dir: Path) -> str | None:
-    """The chapter a notebook belongs to: its metadata, its name, or its content."""
-    chapters = chapters_with_tests(tests_dir)
-    claimed = notebook.metadata.get("rlbook", {}).get("chapter")
+def detect_chapter(notebook, path: Path, tests: "TestSuite") -> str | None:
+    """The chapter a notebook belongs to: its metadata, its name, or its content
+    (``notebook`` is None when the file could not be read: its name is all we have)."""
+    chapters = tests.chapters()
+    claimed = notebook.metadata.get("rlbook", {}).get("chapter") if notebook else None
     if claimed in chapters:
         return claimed
     for part in (path.stem, path.parent.name):
         for chapter in chapters:
             if part.startswith(chapter) or part.startswith(chapter[:2] + "_"):
                 return chapter
+    if notebook is None:
+        return None
     defined = set().union(*(defined_names(src) for _, src in code_cells(notebook)))
-    overlap = {chapter: len(defined & set(exercises_in(load_test_module(chapter, tests_dir))))
-               for chapter in chapters}
+    overlap = {chapter: len(defined & set(tests.specs(chapter))) for chapter in chapters}
     best = max(overlap, key=overlap.get, default=None)
     return best if best and overlap[best] else None
 
@@ -177,37 +180,72 @@ def _limit_resources(memory_mb: int):
     return apply
 
 
+class TestSuite:
+    """The chapters' test files, read into memory once.
+
+    Every notebook gets its own private copy written from memory, so a submission
+    that finds and edits test files on disk changes nothing for the rest of a batch.
+    """
+
+    def __init__(self, folder: str | Path | None = None):
+        folder = Path(folder or default_tests_dir())
+        self.files = {path.name: path.read_bytes() for path in sorted(folder.glob("*.py"))}
+        self._specs: dict = {}
+        self._loaded_from = Path(tempfile.mkdtemp(prefix="rlbook-tests-"))
+        self.write_to(self._loaded_from)
+
+    def write_to(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in self.files.items():
+            (folder / name).write_bytes(content)
+
+    def chapters(self) -> list[str]:
+        return chapters_with_tests(self._loaded_from)
+
+    def specs(self, chapter: str) -> dict:
+        if chapter not in self._specs:
+            self._specs[chapter] = exercises_in(load_test_module(chapter, self._loaded_from))
+        return self._specs[chapter]
+
+    def close(self) -> None:
+        shutil.rmtree(self._loaded_from, ignore_errors=True)
+
+
 def grade_many(paths: list[tuple[Path, str]], jobs: int, chapter: str | None = None,
                tests_dir: str | Path | None = None, limits: Limits | None = None,
                on_done=None) -> list[Report]:
-    """Grade (path, student) pairs, ``jobs`` at a time, in the order given.
-
-    The tests are copied once, before any notebook runs, so a submission that edits
-    test files cannot change how the rest of the batch is graded.
-    """
+    """Grade (path, student) pairs, ``jobs`` at a time; reports in the order given."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with tempfile.TemporaryDirectory(prefix="rlbook-tests-") as snapshot:
-        frozen_tests = Path(snapshot) / "tests"
-        shutil.copytree(Path(tests_dir or default_tests_dir()), frozen_tests)
+    suite = TestSuite(tests_dir)
+    for chapter_id in suite.chapters():  # load in one thread, before any grading
+        suite.specs(chapter_id)
 
-        def grade(item):
-            path, student = item
-            report = grade_notebook(path, chapter, frozen_tests, limits, student=student)
-            if on_done:
-                on_done(report)
-            return report
+    def grade(item):
+        path, student = item
+        report = grade_notebook(path, chapter, suite, limits, student=student)
+        if on_done:
+            on_done(report)
+        return report
 
+    try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             return list(pool.map(grade, paths))
+    finally:
+        suite.close()
 
 
 def grade_notebook(path: str | Path, chapter: str | None = None,
-                   tests_dir: str | Path | None = None,
+                   tests: TestSuite | str | Path | None = None,
                    limits: Limits | None = None, student: str | None = None) -> Report:
     """Grade one notebook; never raises for anything wrong with the notebook."""
+    if not isinstance(tests, TestSuite):
+        suite = TestSuite(tests)
+        try:
+            return grade_notebook(path, chapter, suite, limits, student)
+        finally:
+            suite.close()
     path = Path(path)
-    tests_dir = Path(tests_dir or default_tests_dir()).resolve()
     limits = limits or Limits()
     started = time.monotonic()
     report = Report(notebook=str(path), student=student or student_name(path),
@@ -218,92 +256,110 @@ def grade_notebook(path: str | Path, chapter: str | None = None,
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
     except Exception as error:  # noqa: BLE001 - any unreadable file is reported
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         report.problems.append(f"not a readable notebook: {type(error).__name__}: "
-                               f"{str(error).splitlines()[0] if str(error) else ''}")
+                               f"{first_line}")
         notebook = None
-    if report.chapter is None and notebook is not None:
-        report.chapter = detect_chapter(notebook, path, tests_dir)
+    if report.chapter is None:
+        report.chapter = detect_chapter(notebook, path, tests)
     if report.chapter is None:
         report.problems.append("could not tell which chapter this notebook belongs to "
                                "(use --chapter)")
         report.seconds = round(time.monotonic() - started, 2)
         return report
-    specs = exercises_in(load_test_module(report.chapter, tests_dir))
-    if notebook is not None:
-        report.problems += defined_more_than_once(notebook, list(specs))
+    specs = tests.specs(report.chapter)
     if notebook is None:
         report.exercises = _zero_rows(specs, report.problems[-1])
     else:
-        _grade_in_worker(notebook, path, report, specs, tests_dir, limits)
+        report.problems += defined_more_than_once(notebook, list(specs))
+        _grade_in_worker(notebook, path, report, specs, tests, limits)
     report.seconds = round(time.monotonic() - started, 2)
     return report
 
 
-def _grade_in_worker(notebook, path: Path, report: Report, specs, tests_dir: Path,
+def _grade_in_worker(notebook, path: Path, report: Report, specs, tests: TestSuite,
                      limits: Limits) -> None:
-    base = Path(tempfile.mkdtemp(prefix="rlbook-grade-"))
+    # Two unrelated temporary folders: the student's, and one the kernel is told of
+    # only through the cells the grader injects (tests and the results file).
+    work = Path(tempfile.mkdtemp(prefix="rlbook-work-"))
+    private = Path(tempfile.mkdtemp(prefix="rlbook-private-"))
     try:
-        work, private = base / "work", base / "private"
-        work.mkdir()
-        private.mkdir()
-        shutil.copytree(tests_dir, private / "tests")
+        tests.write_to(private / "tests")
         submission = work / path.name
         nbformat.write(notebook, submission)
         plan = grading_plan(notebook, list(specs))
-        nonces = {str(index): secrets.token_hex(16) for index in plan}
-        expected_nonce = {exercise_id: nonces[str(index)]
-                          for index, ids in plan.items() for exercise_id in ids}
+        secrets_for_worker = {
+            "nonces": {str(index): secrets.token_hex(16) for index in plan},
+            "status_key": secrets.token_hex(16),
+        }
         job = {
             "notebook": str(submission), "chapter": report.chapter,
             "tests_dir": str(private / "tests"), "results": str(private / "results.jsonl"),
-            "status": str(private / "status.json"), "cell_timeout": limits.cell_timeout,
+            "cell_timeout": limits.cell_timeout, "test_timeout": limits.test_timeout,
             "output_bytes": limits.output_kb * 1024,
             "plan": {str(index): ids for index, ids in plan.items()},
         }
-        (private / "job.json").write_text(json.dumps(job))
+        job_path = private / "job.json"
+        job_path.write_text(json.dumps(job))
         env = {**os.environ, "PYTHONHASHSEED": str(GRADER_SEED), "RLBOOK_GRADING": "1",
                "MPLBACKEND": "Agg", "SDL_VIDEODRIVER": "dummy"}
-        with open(private / "worker.log", "wb") as log:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "rlbook_utils.grader", "--worker",
-                 str(private / "job.json")],
-                cwd=work, env=env, stdin=subprocess.PIPE, stdout=log, stderr=log,
-                start_new_session=True, preexec_fn=_limit_resources(limits.memory_mb))
-            try:
-                worker.communicate(json.dumps(nonces).encode(),
-                                   timeout=limits.notebook_timeout)
-            except subprocess.TimeoutExpired:
-                report.problems.append(
-                    f"the notebook ran past the limit of {limits.notebook_timeout:g} s "
-                    "and was stopped")
-            finally:
-                _kill_group(worker)
-        status = _read_json(private / "status.json") or {}
-        graded = _read_results(private / "results.jsonl", expected_nonce)
-        report.problems += [f"{error['cell']} raised {error['error']}"
-                            for error in status.get("cell_errors", [])]
-        if status.get("output_capped"):
-            report.problems.append(f"the notebook printed more than {limits.output_kb} KB; "
-                                   "the rest of its output was dropped")
-        restored = sorted({name for row in graded.values() for name in row.pop("restored", [])})
-        if restored:
-            report.problems.append("the notebook replaced parts of modules the tests use; "
-                                   f"they were put back before grading: {', '.join(restored)}")
-        stopped = status.get("stopped")
-        if stopped:
-            report.problems.append(stopped)
-        if not status and not report.problems:
-            log_tail = (private / "worker.log").read_text(errors="replace")[-300:]
-            report.problems.append(f"the grading worker failed: {log_tail.strip()}")
-        why_missing = stopped or (report.problems[-1] if report.problems else
-                                  "not graded: the grading cell did not report")
-        for spec in specs.values():
-            row = graded.get(spec.exercise_id)
-            report.exercises.append(row or {
-                "exercise": spec.exercise_id, "points": spec.points, "score": 0.0,
-                "reason": f"not graded: {why_missing}", "tests": []})
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "rlbook_utils.grader", "--worker", str(job_path)],
+            cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=_limit_resources(limits.memory_mb))
+        stdout = stderr = b""
+        try:
+            stdout, stderr = worker.communicate(json.dumps(secrets_for_worker).encode(),
+                                                timeout=limits.notebook_timeout)
+        except subprocess.TimeoutExpired:
+            report.problems.append(f"the notebook ran past the limit of "
+                                   f"{limits.notebook_timeout:g} s and was stopped")
+        finally:
+            _kill_group(worker)
+        outcome = _worker_outcome(stdout, secrets_for_worker["status_key"])
+        _fill_report(report, specs, outcome, stderr, limits)
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _worker_outcome(stdout: bytes, status_key: str) -> dict:
+    """The worker's last word: the one stdout line carrying the status key."""
+    for line in reversed(stdout.decode(errors="replace").splitlines()):
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("status_key") == status_key:
+            return message
+    return {}
+
+
+def _fill_report(report: Report, specs, outcome: dict, stderr: bytes,
+                 limits: Limits) -> None:
+    graded = outcome.get("graded", {})
+    report.problems += [f"{error['cell']} raised {error['error']}"
+                        for error in outcome.get("cell_errors", [])]
+    if outcome.get("output_capped"):
+        report.problems.append(f"the notebook printed more than {limits.output_kb} KB; "
+                               "the rest of its output was dropped")
+    restored = sorted({name for row in graded.values() for name in row.pop("restored", [])})
+    if restored:
+        report.problems.append("the notebook replaced parts of modules the tests use; "
+                               f"they were put back before grading: {', '.join(restored)}")
+    stopped = outcome.get("stopped")
+    if stopped:
+        report.problems.append(stopped)
+    if not outcome and not report.problems:
+        tail = stderr.decode(errors="replace").strip()[-300:]
+        report.problems.append(f"the grading worker failed: {tail}")
+    why_missing = stopped or (report.problems[-1] if report.problems else
+                              "the grading cell did not report (were its results deleted?)")
+    for spec in specs.values():
+        report.exercises.append(graded.get(spec.exercise_id) or {
+            "exercise": spec.exercise_id, "points": spec.points, "score": 0.0,
+            "reason": f"not graded: {why_missing}", "tests": []})
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -312,32 +368,6 @@ def _kill_group(process: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _read_results(path: Path, expected_nonce: dict[str, str]) -> dict[str, dict]:
-    """The first line stamped with its exercise's nonce, per exercise."""
-    graded = {}
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return graded
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(row, dict) or row.get("exercise") in graded:
-            continue
-        if expected_nonce.get(row.get("exercise")) == row.pop("nonce", None):
-            graded[row["exercise"]] = row
-    return graded
 
 
 # --------------------------------------------------------------------------- #
@@ -351,15 +381,33 @@ def _cell_error(cell) -> str | None:
     return None
 
 
+def _collect_results(results_path: str, nonce: str, graded: dict) -> None:
+    """Keep, in the worker's memory, the first line stamped with ``nonce`` per exercise."""
+    try:
+        lines = Path(results_path).read_text(errors="replace").splitlines()
+    except OSError:
+        return
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if (isinstance(row, dict) and row.pop("nonce", None) == nonce
+                and row.get("exercise") not in graded):
+            graded[row["exercise"]] = row
+
+
 def _worker_main(job_path: str) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     job = json.loads(Path(job_path).read_text())
-    nonces = json.loads(sys.stdin.read())  # cell index -> nonce of its grading cell
+    secrets_for_worker = json.loads(sys.stdin.read())
+    nonces = secrets_for_worker["nonces"]
     notebook = nbformat.read(job["notebook"], as_version=4)
     plan = {int(index): ids for index, ids in job["plan"].items()}
-    status = {"cell_errors": [], "stopped": None, "output_capped": False}
+    outcome = {"status_key": secrets_for_worker["status_key"], "cell_errors": [],
+               "stopped": None, "output_capped": False, "graded": {}}
     # The kernel runs a copy with one spare cell at the end, where grading cells go;
     # `notebook` itself stays as submitted, for naming cells in the report.
     executed = nbformat.from_dict(json.loads(json.dumps(notebook)))
@@ -371,11 +419,10 @@ def _worker_main(job_path: str) -> None:
         printed = 0
 
         def output(self, outs, msg, display_id, cell_index):
-            size = len(json.dumps(msg.get("content", {})))
             if msg["msg_type"] != "error":
-                CappedClient.printed += size
+                CappedClient.printed += len(json.dumps(msg.get("content", {})))
                 if CappedClient.printed > job["output_bytes"]:
-                    status["output_capped"] = True
+                    outcome["output_capped"] = True
                     return None
             return super().output(outs, msg, display_id, cell_index)
 
@@ -394,10 +441,8 @@ def _worker_main(job_path: str) -> None:
         prepared = run(f"{kernel_side}.prepare({job['chapter']!r}, {job['tests_dir']!r})",
                        grading_index, 120)
         if _cell_error(prepared):
-            status["stopped"] = f"the grader could not load the tests: {_cell_error(prepared)}"
-            Path(job["status"]).write_text(json.dumps(status))
-            return
-        for index in range(len(notebook.cells) + 1):
+            outcome["stopped"] = f"the grader could not load the tests: {_cell_error(prepared)}"
+        for index in range(len(notebook.cells) + 1) if not outcome["stopped"] else []:
             cell = executed.cells[index] if index < len(notebook.cells) else None
             where = describe_cell(notebook, index)
             try:
@@ -405,20 +450,22 @@ def _worker_main(job_path: str) -> None:
                     run(cell, index, job["cell_timeout"])
                     error = _cell_error(cell)
                     if error:
-                        status["cell_errors"].append({"cell": where, "error": error})
+                        outcome["cell_errors"].append({"cell": where, "error": error})
                 if index in plan:
                     call = (f"{kernel_side}.grade_into({job['results']!r}, "
-                            f"{nonces[str(index)]!r}, {plan[index]!r}, globals())")
+                            f"{nonces[str(index)]!r}, {plan[index]!r}, globals(), "
+                            f"{job['test_timeout']!r})")
                     run(call, grading_index, job["cell_timeout"] + 30 * len(plan[index]))
+                    _collect_results(job["results"], nonces[str(index)], outcome["graded"])
             except CellTimeoutError:
-                status["stopped"] = (f"{where} ran past the limit of "
-                                     f"{job['cell_timeout']:g} s per cell and was stopped")
+                outcome["stopped"] = (f"{where} ran past the limit of "
+                                      f"{job['cell_timeout']:g} s per cell and was stopped")
                 break
             except DeadKernelError:
-                status["stopped"] = (f"the kernel died while running {where} "
-                                     "(a crash, os._exit, or too much memory?)")
+                outcome["stopped"] = (f"the kernel died while running {where} "
+                                      "(a crash, os._exit, or too much memory?)")
                 break
-    Path(job["status"]).write_text(json.dumps(status))
+    print(json.dumps(outcome), flush=True)
 
 
 if __name__ == "__main__":

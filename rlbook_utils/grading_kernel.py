@@ -72,11 +72,11 @@ _MISSING = object()
 
 
 def grade_into(results_path: str, nonce: str, exercise_ids: list[str],
-               namespace: dict) -> None:
+               namespace: dict, test_timeout: float) -> None:
     tampered = restore_modules()
     with open(results_path, "a", encoding="utf-8") as results:
         for exercise_id in exercise_ids:
-            result = run_exercise(_state["specs"][exercise_id], namespace)
+            result = run_exercise(_state["specs"][exercise_id], namespace, test_timeout)
             line = {"nonce": nonce, **result.to_dict(), "restored": tampered}
             results.write(json.dumps(line) + "\n")
             results.flush()

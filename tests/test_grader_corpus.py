@@ -1,0 +1,213 @@
+"""The grader on a corpus of broken and hostile notebooks (tests/grader_corpus).
+
+Every notebook is graded once, in one batch with two jobs, against the tests of a
+toy chapter (90_corpus) passed as private tests; then each case's outcome is
+asserted. Every case must cost only what it breaks, name the reason, never crash
+the batch, and leave the submission file as it was.
+"""
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rlbook_utils.grader import Limits, grade_many
+
+CORPUS = Path(__file__).parent / "grader_corpus"
+FULL = {"mean_reward": 2.0, "greedy_action": 2.0, "count_visits": 1.0}
+ZERO = dict.fromkeys(FULL, 0.0)
+LIMITS = Limits(cell_timeout=5, notebook_timeout=90, test_timeout=3, output_kb=256)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(CORPUS / "notebooks", folder / "notebooks")
+    shutil.copytree(CORPUS / "tests", folder / "tests")
+    paths = sorted((folder / "notebooks").glob("*.ipynb"))
+    before = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
+    reports = grade_many([(path, path.stem) for path in paths], jobs=2,
+                         chapter="90_corpus", tests_dir=folder / "tests", limits=LIMITS)
+    after = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
+    return {report.student: report for report in reports}, before, after
+
+
+def scores(report):
+    return {row["exercise"]: row["score"] for row in report.exercises}
+
+
+def reason(report, exercise_id):
+    return next(row["reason"] for row in report.exercises if row["exercise"] == exercise_id)
+
+
+def problems(report):
+    return " | ".join(report.problems)
+
+
+def test_no_submission_is_modified(graded):
+    _, before, after = graded
+    assert before == after
+
+
+def test_every_report_records_grader_version_and_seed(graded):
+    reports, _, _ = graded
+    for report in reports.values():
+        assert report.grader_version and report.seed == 0
+
+
+def test_perfect_notebook_gets_full_marks(graded):
+    assert scores(graded[0]["perfect"]) == FULL
+    assert graded[0]["perfect"].problems == []
+
+
+def test_blank_notebook_scores_zero_as_not_implemented(graded):
+    report = graded[0]["blank"]
+    assert scores(report) == ZERO
+    assert {reason(report, e) for e in FULL} == {"not implemented"}
+
+
+@pytest.mark.parametrize("name", ["not_a_notebook", "invalid_json"])
+def test_unreadable_file_scores_zero_with_a_reason(graded, name):
+    report = graded[0][name]
+    assert scores(report) == ZERO
+    assert "not a readable notebook" in problems(report)
+
+
+def test_old_nbformat_is_converted_and_graded(graded):
+    assert scores(graded[0]["old_nbformat_v3"]) == FULL
+
+
+def test_empty_notebook_scores_zero_naming_missing_functions(graded):
+    report = graded[0]["empty"]
+    assert scores(report) == ZERO
+    assert "defines no `mean_reward`" in reason(report, "mean_reward")
+
+
+def test_syntax_error_costs_only_its_exercise(graded):
+    report = graded[0]["syntax_error"]
+    assert scores(report) == {**FULL, "greedy_action": 0.0}
+    assert "SyntaxError" in problems(report)
+
+
+def test_exception_in_a_cell_later_exercises_still_count(graded):
+    report = graded[0]["exception_in_cell"]
+    assert scores(report) == FULL
+    assert "ValueError: something went wrong here" in problems(report)
+
+
+def test_renamed_function_is_named_as_missing(graded):
+    report = graded[0]["renamed_function"]
+    assert scores(report) == {**FULL, "greedy_action": 0.0}
+    assert "defines no `greedy_action`" in reason(report, "greedy_action")
+
+
+def test_wrong_type_and_nan_fail_with_messages(graded):
+    report = graded[0]["wrong_type_and_nan"]
+    assert scores(report)["mean_reward"] < FULL["mean_reward"]
+    assert scores(report)["greedy_action"] == 0.0
+    assert scores(report)["count_visits"] == FULL["count_visits"]
+
+
+def test_infinite_loop_in_a_cell_stops_and_zeroes_what_follows(graded):
+    report = graded[0]["infinite_loop_cell"]
+    assert scores(report) == {**ZERO, "mean_reward": 2.0}
+    assert "ran past the limit of 5 s per cell" in reason(report, "greedy_action")
+    assert "cell 4" in reason(report, "greedy_action")
+
+
+def test_infinite_loop_inside_a_graded_function_fails_only_that_exercise(graded):
+    report = graded[0]["infinite_loop_in_function"]
+    assert scores(report) == {**FULL, "greedy_action": 0.0}
+    assert "took longer than 3 s" in reason(report, "greedy_action")
+
+
+def test_memory_blowup_is_a_memory_error_not_a_crash(graded):
+    report = graded[0]["memory_blowup"]
+    assert scores(report) == FULL
+    assert "MemoryError" in problems(report)
+
+
+@pytest.mark.parametrize("name, error", [("sys_exit", "SystemExit"),
+                                         ("keyboard_interrupt", "KeyboardInterrupt")])
+def test_exit_and_interrupt_in_a_cell_cost_nothing_else(graded, name, error):
+    report = graded[0][name]
+    assert scores(report) == FULL
+    assert error in problems(report)
+
+
+@pytest.mark.parametrize("name", ["os_exit", "kernel_crash"])
+def test_kernel_death_zeroes_later_exercises_and_names_the_cell(graded, name):
+    report = graded[0][name]
+    assert scores(report) == {**ZERO, "mean_reward": 2.0}
+    assert "the kernel died while running cell 4" in reason(report, "count_visits")
+
+
+def test_huge_output_is_capped_and_grading_goes_on(graded):
+    report = graded[0]["huge_output"]
+    assert scores(report) == FULL
+    assert "printed more than 256 KB" in problems(report)
+
+
+def test_printed_and_written_fake_results_do_not_count(graded):
+    assert scores(graded[0]["writes_files"]) == FULL  # and not 4 for greedy_action
+
+
+def test_deleting_its_folder_and_the_results_folder_does_not_stop_grading(graded):
+    report = graded[0]["deletes_files"]
+    assert scores(report)["mean_reward"] == 2.0
+    assert "crash" not in problems(report) or scores(report) != ZERO
+
+
+def test_monkeypatched_numpy_and_builtins_are_put_back(graded):
+    report = graded[0]["monkeypatch_numpy"]
+    assert scores(report) == {**ZERO, "mean_reward": 2.0}
+    assert "numpy.isclose" in problems(report) and "builtins.print" in problems(report)
+
+
+def test_editing_test_files_on_disk_changes_nothing(graded):
+    report = graded[0]["edits_tests"]
+    assert scores(report) == {**FULL, "count_visits": 0.0}
+
+
+def test_reordered_cells_are_graded_where_they_are_defined(graded):
+    report = graded[0]["cells_reordered"]
+    # The setup cell (import numpy) now comes last, after the functions were graded:
+    # only the check that needs no numpy (the empty list) passes.
+    assert scores(report) == {**ZERO, "mean_reward": 1.0}
+    assert "name 'np' is not defined" in reason(report, "mean_reward")
+
+
+def test_cell_type_changes_are_reported(graded):
+    report = graded[0]["cell_type_changed"]
+    assert scores(report) == {**FULL, "mean_reward": 0.0}
+    assert "SyntaxError" in problems(report)
+
+
+def test_exercise_defined_twice_grades_the_last_definition_and_says_so(graded):
+    report = graded[0]["defined_twice"]
+    assert scores(report) == {**FULL, "greedy_action": 0.0}
+    assert "`greedy_action` is defined in cells 3, 5" in problems(report)
+
+
+def test_duplicated_cells_are_harmless(graded):
+    assert scores(graded[0]["duplicated_cells"]) == FULL
+
+
+def test_deleted_setup_cell_costs_what_needs_it(graded):
+    report = graded[0]["deleted_setup_cell"]
+    assert scores(report) == {**ZERO, "mean_reward": 1.0}
+    assert "name 'np' is not defined" in reason(report, "greedy_action")
+
+
+def test_corpus_is_complete():
+    names = {path.stem for path in (CORPUS / "notebooks").glob("*.ipynb")}
+    tested = {"perfect", "blank", "not_a_notebook", "invalid_json", "old_nbformat_v3",
+              "empty", "syntax_error", "exception_in_cell", "renamed_function",
+              "wrong_type_and_nan", "infinite_loop_cell", "infinite_loop_in_function",
+              "memory_blowup", "sys_exit", "keyboard_interrupt", "os_exit", "kernel_crash",
+              "huge_output", "writes_files", "deletes_files", "monkeypatch_numpy",
+              "edits_tests", "cells_reordered", "cell_type_changed", "defined_twice",
+              "duplicated_cells", "deleted_setup_cell"}
+    assert names == tested, f"untested corpus notebooks: {names - tested}"
