@@ -1,4 +1,4 @@
-"""The ``rlbook`` command: ``rlbook assign`` and ``rlbook grade``.
+"""The ``rlbook`` command: ``rlbook assign``, ``rlbook grade`` and ``rlbook bench``.
 
 Exit codes: 0 when the work was done (a notebook that scores zero is still graded);
 1 when ``assign --check`` finds a drifted exercise notebook; 2 when the command
@@ -126,6 +126,15 @@ def _grade(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from rlbook_utils import benchmark
+
+    rows = benchmark.run(args.only or list(benchmark.SECTIONS), seeds=args.seeds,
+                         copies=args.copies)
+    print(benchmark.format_table(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlbook", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -167,6 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.add_argument("--verbose", "-v", action="store_true",
                               help="print every notebook's table, not just the summary")
     grade_parser.set_defaults(run=_grade)
+
+    from rlbook_utils.benchmark import SECTIONS
+
+    bench_parser = commands.add_parser(
+        "bench", help="measure every target of the course (not a test; takes minutes)")
+    bench_parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
+                              help=f"run only these sections: {', '.join(SECTIONS)}")
+    bench_parser.add_argument("--seeds", type=int, default=5,
+                              help="seeds per CartPole method (default %(default)s)")
+    bench_parser.add_argument("--copies", type=int, default=10,
+                              help="notebooks in the grading throughput run (default %(default)s)")
+    bench_parser.set_defaults(run=_bench)
     return parser
 
 

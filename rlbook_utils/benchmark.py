@@ -1,0 +1,247 @@
+"""``rlbook bench``: every target of the blueprint beside its measured figure.
+
+A benchmark, not a test: it prints a table and never fails a build. Sections:
+
+- ``grading``: seconds to grade each chapter's reference solution; N copies of the
+  chapter 02 solution graded with 1 and with 2 jobs.
+- ``lessons``: seconds to execute each lesson, and its slowest cell.
+- ``book``: the whole book built from clean in a scratch copy, then rebuilt cached.
+- ``frozenlake``: chapter 03's Q-learning greedy success rate against the optimum.
+- ``dqn``, ``pg``: environment steps to solve CartPole-v1 over seeds (chapters 04, 05).
+- ``rlhf``: chapter 06's reward gain and KL against its budget.
+
+Each RL section runs the lesson's own reference code (``rlbook_utils.lessons``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+
+from rlbook_utils.exercises import repo_root
+
+SECTIONS = ("grading", "lessons", "book", "frozenlake", "dqn", "pg", "rlhf")
+
+
+@dataclass
+class Row:
+    what: str
+    target: str
+    measured: str
+    met: bool | None = None  # None: a figure with no target
+
+
+def _met(flag: bool | None) -> str:
+    return {True: "yes", False: "NO", None: ""}[flag]
+
+
+def format_table(rows: list[Row]) -> str:
+    widths = [max(len(getattr(r, f)) for r in rows + [Row("what", "target", "measured")])
+              for f in ("what", "target", "measured")]
+    lines = [f"{'what':<{widths[0]}}  {'target':<{widths[1]}}  {'measured':<{widths[2]}}  met"]
+    lines.append("-" * (sum(widths) + 11))
+    for row in rows:
+        lines.append(f"{row.what:<{widths[0]}}  {row.target:<{widths[1]}}  "
+                     f"{row.measured:<{widths[2]}}  {_met(row.met)}")
+    return "\n".join(lines)
+
+
+def chapters() -> list[str]:
+    return sorted(p.parent.name for p in (repo_root() / "chapters").glob("*/lesson.ipynb"))
+
+
+# --------------------------------------------------------------------------- #
+def bench_grading(copies: int) -> list[Row]:
+    from rlbook_utils.grader import grade_many
+
+    rows = []
+    root = repo_root()
+    for solution in sorted((root / "solutions").glob("*.ipynb")):
+        started = time.monotonic()
+        (report,) = grade_many([(solution, solution.stem)], jobs=1)
+        seconds = time.monotonic() - started
+        rows.append(Row(f"grade {solution.stem} solution", "<= 10 s",
+                        f"{seconds:.1f} s ({report.score:g}/{report.points:g})", seconds <= 10))
+    with tempfile.TemporaryDirectory() as folder:
+        source = root / "solutions" / "02_mdps.ipynb"
+        paths = []
+        for index in range(copies):
+            path = Path(folder) / f"student{index:03d}.ipynb"
+            shutil.copy(source, path)
+            paths.append((path, path.stem))
+        for jobs in (1, 2):
+            started = time.monotonic()
+            grade_many(paths, jobs=jobs)
+            seconds = time.monotonic() - started
+            per_notebook = seconds / copies
+            rows.append(Row(f"grade {copies} ch02 notebooks, {jobs} job(s)", "",
+                            f"{per_notebook:.1f} s/notebook, "
+                            f"{60 / per_notebook:.1f} notebooks/min"))
+        hundred = 100 * per_notebook / 60
+        rows.append(Row("100 notebooks, 2 jobs (projected)", "<= 8 min",
+                        f"{hundred:.1f} min", hundred <= 8))
+    return rows
+
+
+# --------------------------------------------------------------------------- #
+def execute_lesson(chapter: str) -> tuple[float, float]:
+    """Seconds to execute a lesson from scratch, and its slowest cell's seconds."""
+    from nbclient import NotebookClient
+
+    path = repo_root() / "chapters" / chapter / "lesson.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    started = time.monotonic()
+    client.execute()
+    total = time.monotonic() - started
+    slowest = 0.0
+    for cell in notebook.cells:
+        timing = cell.metadata.get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            begin = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+            end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+            slowest = max(slowest, (end - begin).total_seconds())
+    return total, slowest
+
+
+def bench_lessons() -> list[Row]:
+    rows, total = [], 0.0
+    for chapter in chapters():
+        seconds, slowest = execute_lesson(chapter)
+        total += seconds
+        rows.append(Row(f"lesson {chapter}", "<= 60 s; cells <= 60 s",
+                        f"{seconds:.1f} s (slowest cell {slowest:.1f} s)",
+                        seconds <= 60 and slowest <= 60))
+    rows.append(Row("all lessons, executed one after another", "", f"{total:.1f} s"))
+    return rows
+
+
+def bench_book() -> list[Row]:
+    root = repo_root()
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "book"
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns(
+            ".venv", "_build", ".git", "__pycache__", ".ipynb_checkpoints"))
+        build = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(copy),
+                 "-W", "-n", "--keep-going"]
+        timings = []
+        for _ in range(2):
+            started = time.monotonic()
+            result = subprocess.run(build, capture_output=True, text=True)
+            timings.append(time.monotonic() - started)
+            if result.returncode != 0:
+                return [Row("whole book from clean", "<= 5 min", "BUILD FAILED", False)]
+    return [Row("whole book from clean", "<= 5 min", f"{timings[0]:.0f} s",
+                timings[0] <= 300),
+            Row("cached rebuild, nothing changed", "<= 30 s", f"{timings[1]:.1f} s",
+                timings[1] <= 30)]
+
+
+# --------------------------------------------------------------------------- #
+def bench_frozenlake() -> list[Row]:
+    import gymnasium as gym
+    import numpy as np
+
+    from rlbook_utils.lessons import load_reference
+
+    lesson = load_reference("03_q_learning")
+    env = gym.make("FrozenLake-v1")
+    Q, _ = lesson.q_learning(env, lesson.lake_episodes, lesson.lake_gamma, lesson.lake_alpha,
+                             lesson.lake_epsilon_start, seed=0,
+                             alpha_power=lesson.lake_alpha_power,
+                             epsilon_end=lesson.lake_epsilon_end)
+    Q_star = lesson.optimal_q(env.unwrapped.P, lesson.lake_gamma)
+
+    def success(Q_table, n_episodes=5000, seed=1):
+        wins = 0
+        for episode in range(n_episodes):
+            state, _ = env.reset(seed=seed if episode == 0 else None)
+            done = False
+            while not done:
+                state, reward, terminated, truncated, _ = env.step(int(np.argmax(Q_table[state])))
+                done = terminated or truncated
+            wins += reward == 1.0
+        return wins / n_episodes
+
+    learned, optimum = success(Q), success(Q_star)
+    return [Row("FrozenLake-v1 Q-learning greedy success", "within 0.03 of optimum",
+                f"{learned:.3f} vs optimum {optimum:.3f}", abs(learned - optimum) <= 0.03)]
+
+
+def _cartpole_rows(name: str, chapter: str, function: str, budget: int,
+                   seeds: int) -> list[Row]:
+    from rlbook_utils.lessons import load_reference
+
+    try:
+        lesson = load_reference(chapter)
+    except (FileNotFoundError, LookupError) as error:
+        return [Row(f"{name}, CartPole-v1", f"<= {budget // 1000}k steps", f"n/a: {error}")]
+    train, config = getattr(lesson, function), getattr(lesson, "config")
+    steps_to_solve, seconds_per_10k = [], []
+    for seed in range(seeds):
+        started = time.monotonic()
+        history = train(config, seed)
+        elapsed = time.monotonic() - started
+        solved_at = history.get("solved_at")
+        steps_to_solve.append(solved_at if solved_at is not None else float("inf"))
+        seconds_per_10k.append(elapsed / max(history["env_steps"][-1], 1) * 10_000)
+    solved = sum(steps <= budget for steps in steps_to_solve)
+    median = statistics.median(steps_to_solve)
+    worst = max(steps_to_solve)
+    show = lambda steps: "never" if steps == float("inf") else f"{steps / 1000:.1f}k"  # noqa: E731
+    return [Row(f"{name}, CartPole-v1 eval >= 475", f"<= {budget // 1000}k steps, >= 4 of 5",
+                f"{solved} of {seeds} seeds; median {show(median)}, worst {show(worst)}",
+                solved >= 4 if seeds == 5 else None),
+            Row(f"{name}, wall time per 10k env steps", "",
+                f"{statistics.median(seconds_per_10k):.1f} s")]
+
+
+def bench_rlhf() -> list[Row]:
+    from rlbook_utils.lessons import load_reference
+
+    try:
+        lesson = load_reference("06_rl_for_llms")
+    except (FileNotFoundError, LookupError) as error:
+        return [Row("tiny RLHF", "reward x2, KL <= budget", f"n/a: {error}")]
+    started = time.monotonic()
+    result = lesson.run_rlhf_pipeline(seed=0)
+    seconds = time.monotonic() - started
+    ratio = result["reward_rl"] / max(result["reward_ref"], 1e-9)
+    return [Row("tiny RLHF: reward gain over reference", ">= 2x",
+                f"{ratio:.2f}x ({result['reward_ref']:.3f} -> {result['reward_rl']:.3f})",
+                ratio >= 2),
+            Row("tiny RLHF: KL to reference", f"<= {result['kl_budget']:g}",
+                f"{result['kl_rl']:.3f}", result["kl_rl"] <= result["kl_budget"]),
+            Row("tiny RLHF: whole pipeline", "<= 60 s", f"{seconds:.1f} s", seconds <= 60)]
+
+
+def run(sections: list[str], seeds: int = 5, copies: int = 10) -> list[Row]:
+    rows: list[Row] = []
+    for section in sections:
+        print(f"== {section} ...", file=sys.stderr, flush=True)
+        if section == "grading":
+            rows += bench_grading(copies)
+        elif section == "lessons":
+            rows += bench_lessons()
+        elif section == "book":
+            rows += bench_book()
+        elif section == "frozenlake":
+            rows += bench_frozenlake()
+        elif section == "dqn":
+            rows += _cartpole_rows("DQN", "04_deep_q_learning", "train_dqn", 50_000, seeds)
+        elif section == "pg":
+            rows += _cartpole_rows("policy gradient", "05_policy_gradients",
+                                   "train_policy_gradient", 100_000, seeds)
+        elif section == "rlhf":
+            rows += bench_rlhf()
+    return rows
