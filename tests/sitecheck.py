@@ -1,0 +1,166 @@
+"""Check a built site in a real browser: headless Chromium driven by Playwright.
+
+`check_site(folder)` serves `folder` on 127.0.0.1, opens every page, and returns the
+problems a reader would meet: console errors, failed or external requests, images
+that do not load or have no alt text, figures without captions, math left raw or not
+rendered by MathJax, and internal links to pages or anchors that do not exist.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlparse
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+SKIPPED_PAGES = {"genindex.html", "search.html", "index.html"}  # index: a redirect
+
+
+def chromium_executable() -> str | None:
+    return os.environ.get("RLBOOK_CHROMIUM") or shutil.which("chromium") or shutil.which(
+        "chromium-browser")
+
+
+@dataclass
+class PageReport:
+    page: str
+    problems: list[str] = field(default_factory=list)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class LocalServer:
+    """A static file server on 127.0.0.1 (a free port), for the length of a `with`."""
+
+    def __init__(self, folder: Path):
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def site_pages(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*.html")
+                  if not path.relative_to(folder).parts[0].startswith("_")
+                  and str(path.relative_to(folder)) not in SKIPPED_PAGES)
+
+
+_RENDER_CHECKS = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('pre, code, script, style, mjx-container').forEach(e => e.remove());
+  const text = body.textContent;
+  const content = document.querySelector('main') || document.body;
+  return {
+    hasMathSource: document.querySelectorAll('.math, span.math, div.math').length,
+    mathJaxOutput: document.querySelectorAll('mjx-container').length,
+    rawDisplayMath: text.includes('$$'),
+    rawInlineMath: /\\\\\\(|\\\\\\[/.test(text),
+    brokenImages: Array.from(document.images)
+        .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src),
+    imagesWithoutAlt: Array.from(content.querySelectorAll('img'))
+        .filter(img => !(img.getAttribute('alt') || '').trim()).map(img => img.src),
+    figuresWithoutCaption: Array.from(content.querySelectorAll('img'))
+        .filter(img => !img.closest('figure') || !img.closest('figure').querySelector('figcaption'))
+        .map(img => img.src),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+  };
+}"""
+
+
+def check_site(folder: str | Path, screenshots: Path | None = None,
+               screenshot_pages: tuple[str, ...] = ()) -> list[PageReport]:
+    from playwright.sync_api import sync_playwright
+
+    folder = Path(folder)
+    reports = []
+    with LocalServer(folder) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable(),
+                                             args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        for page_path in site_pages(folder):
+            report = PageReport(page_path)
+            page = context.new_page()
+            page.on("console", lambda message, r=report: message.type == "error"
+                    and r.problems.append(f"console error: {message.text}"))
+            page.on("pageerror", lambda error, r=report: r.problems.append(
+                f"script error: {error}"))
+            page.on("requestfailed", lambda request, r=report: r.problems.append(
+                f"failed request: {request.url} ({request.failure})"))
+
+            page.route("**/*", _local_only(server.origin, report))
+            response = page.goto(f"{server.origin}/{page_path}", wait_until="load")
+            if response is None or response.status != 200:
+                report.problems.append(f"page did not load: {response and response.status}")
+            page.wait_for_load_state("networkidle")
+            found = page.evaluate(_RENDER_CHECKS)
+            if found["hasMathSource"] and not found["mathJaxOutput"]:
+                report.problems.append("math is not rendered: no MathJax output on the page")
+            if found["rawDisplayMath"] or found["rawInlineMath"]:
+                report.problems.append("raw TeX left in the page text ($$, \\( or \\[)")
+            report.problems += [f"image does not load: {src}" for src in found["brokenImages"]]
+            report.problems += [f"image without alt text: {src}"
+                                for src in found["imagesWithoutAlt"]]
+            report.problems += [f"figure without a caption: {src}"
+                                for src in found["figuresWithoutCaption"]]
+            report.problems += _broken_links(folder, server.origin, page_path, found["links"])
+            if screenshots is not None and page_path in screenshot_pages:
+                screenshots.mkdir(parents=True, exist_ok=True)
+                name = page_path.replace("/", "_").removesuffix(".html") + ".png"
+                page.screenshot(path=str(screenshots / name))
+            page.close()
+            reports.append(report)
+        browser.close()
+    return reports
+
+
+def _local_only(origin: str, report: PageReport):
+    """A route handler: serve the site's own files, refuse (and record) the rest."""
+    def route(route_, request):
+        if request.url.startswith(origin) or request.url.startswith(("data:", "blob:")):
+            return route_.continue_()
+        report.problems.append(f"external request: {request.url}")
+        return route_.abort()
+    return route
+
+
+@functools.lru_cache(maxsize=None)
+def _ids_in(path: Path) -> frozenset:
+    return frozenset(re.findall(r'\sid="([^"]+)"', path.read_text(errors="replace")))
+
+
+def _broken_links(folder: Path, origin: str, page_path: str, links: list[str]) -> list[str]:
+    problems = []
+    base = f"{origin}/{page_path}"
+    for link in dict.fromkeys(links):
+        url, fragment = urldefrag(urljoin(base, link))
+        if not url.startswith(origin):
+            continue
+        target = folder / unquote(urlparse(url).path.lstrip("/"))
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists():
+            problems.append(f"broken link: {link}")
+        elif fragment and target.suffix == ".html" and fragment not in _ids_in(target):
+            problems.append(f"broken anchor: {link}")
+    return problems
