@@ -5,11 +5,12 @@ and where each exercise is defined, and hands a copy to a worker process started
 a fresh temporary folder, under a memory cap. The worker starts a Jupyter kernel
 (nbclient) and runs the student's cells one by one with a time limit per cell.
 Right after the cell that defines an exercise, the worker runs a grading cell that
-the student never sees: it calls the exercise's tests in the kernel and appends the
-results, stamped with a one-time nonce, to a file outside the student's folder. The
-grader reads only that file and the worker's status file; nothing the notebook
-prints counts. If the kernel dies or hangs, exercises not yet graded score zero and
-the report names the cell where it happened.
+the student never sees: it calls the exercise's tests in the kernel, which append
+the results, stamped with a nonce that appears nowhere before that cell, to a file
+outside the student's folder. The worker keeps the first stamped line per exercise
+in its own memory and reports to the grader on a pipe the kernel cannot write to;
+nothing the notebook prints or writes counts. If the kernel dies or hangs, the
+exercises not yet graded score zero and the report names the cell.
 """
 
 from __future__ import annotations
@@ -172,12 +173,15 @@ def _zero_rows(specs, reason: str) -> list[dict]:
              "reason": reason, "tests": []} for spec in specs.values()]
 
 
-def _limit_resources(memory_mb: int):
-    def apply():
-        cap = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    return apply
+def _limit_resources(pid: int, memory_mb: int) -> None:
+    """Cap a process's memory (and so its kernel's, started later) and its core dumps.
+
+    Set from outside with prlimit rather than in a preexec_fn, which is unsafe when
+    the grader runs several workers from threads.
+    """
+    cap = memory_mb * 1024 * 1024
+    resource.prlimit(pid, resource.RLIMIT_AS, (cap, cap))
+    resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
 
 
 class TestSuite:
@@ -306,10 +310,12 @@ def _grade_in_worker(notebook, path: Path, report: Report, specs, tests: TestSui
         worker = subprocess.Popen(
             [sys.executable, "-m", "rlbook_utils.grader", "--worker", str(job_path)],
             cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True,
-            preexec_fn=_limit_resources(limits.memory_mb))
+            stderr=subprocess.PIPE, start_new_session=True)
         stdout = stderr = b""
         try:
+            # The worker waits for its secrets on stdin before it starts the kernel,
+            # so the cap is in place before any student code can run.
+            _limit_resources(worker.pid, limits.memory_mb)
             stdout, stderr = worker.communicate(json.dumps(secrets_for_worker).encode(),
                                                 timeout=limits.notebook_timeout)
         except subprocess.TimeoutExpired:
