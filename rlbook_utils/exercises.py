@@ -212,6 +212,14 @@ def _describe_error(error: BaseException) -> str:
     return f"your code raised {type(error).__name__}: {error}{where}"
 
 
+def _kind_of(error: BaseException) -> str:
+    for kind, error_type in (("assertion", AssertionError), ("missing", MissingDefinition),
+                             ("timeout", TestTimeout)):
+        if isinstance(error, error_type):
+            return kind
+    return "error"
+
+
 def _run_with_timeout(function, seconds: float):
     """Run ``function()``; on the main thread, stop it after ``seconds``."""
     if threading.current_thread() is not threading.main_thread():
@@ -253,10 +261,7 @@ def run_exercise(spec: ExerciseSpec, namespace: dict,
         except (Exception, TestTimeout) as error:  # a student's bug is a failed test
             outcome.passed = False
             outcome.message = _describe_error(error)
-            outcome.kind = {AssertionError: "assertion", MissingDefinition: "missing",
-                            TestTimeout: "timeout"}.get(type(error), "error")
-            if isinstance(error, AssertionError):
-                outcome.kind = "assertion"
+            outcome.kind = _kind_of(error)
             if isinstance(error, TestTimeout):
                 timed_out = outcome.message
         outcomes.append(outcome)
