@@ -5,12 +5,13 @@ and where each exercise is defined, and hands a copy to a worker process started
 a fresh temporary folder, under a memory cap. The worker starts a Jupyter kernel
 (nbclient) and runs the student's cells one by one with a time limit per cell.
 Right after the cell that defines an exercise, the worker runs a grading cell that
-the student never sees: it calls the exercise's tests in the kernel, which append
-the results, stamped with a nonce that appears nowhere before that cell, to a file
-outside the student's folder. The worker keeps the first stamped line per exercise
-in its own memory and reports to the grader on a pipe the kernel cannot write to;
-nothing the notebook prints or writes counts. If the kernel dies or hangs, the
-exercises not yet graded score zero and the report names the cell.
+the student never sees: it runs the exercise's tests in the kernel and displays the
+results under the grader's own MIME type, stamped with a nonce that appears nowhere
+before that cell. The worker reads results from that cell's outputs only, and
+reports to the grader on a pipe the kernel cannot write to; nothing the notebook
+prints or writes counts. The tests and nonces reach the worker on its stdin, never
+through files. If the kernel dies or hangs, the exercises not yet graded score zero
+and the report names the cell.
 """
 
 from __future__ import annotations
@@ -185,10 +186,10 @@ def _limit_resources(pid: int, memory_mb: int) -> None:
 
 
 class TestSuite:
-    """The chapters' test files, read into memory once.
+    """The chapters' test files, read into memory once, before any notebook runs.
 
-    Every notebook gets its own private copy written from memory, so a submission
-    that finds and edits test files on disk changes nothing for the rest of a batch.
+    Each kernel receives the tests as text from memory, so a submission that finds
+    and edits test files on disk changes nothing for itself or the rest of a batch.
     """
 
     def __init__(self, folder: str | Path | None = None):
@@ -283,51 +284,45 @@ def grade_notebook(path: str | Path, chapter: str | None = None,
 
 def _grade_in_worker(notebook, path: Path, report: Report, specs, tests: TestSuite,
                      limits: Limits) -> None:
-    # Two unrelated temporary folders: the student's, and one the kernel is told of
-    # only through the cells the grader injects (tests and the results file).
+    # The student's folder holds only a copy of the notebook. Everything else the
+    # worker needs (tests, nonces) travels on its stdin, so nothing on disk can be
+    # read or edited by this submission or by another one graded at the same time.
     work = Path(tempfile.mkdtemp(prefix="rlbook-work-"))
-    private = Path(tempfile.mkdtemp(prefix="rlbook-private-"))
     try:
-        tests.write_to(private / "tests")
         submission = work / path.name
         nbformat.write(notebook, submission)
         plan = grading_plan(notebook, list(specs))
-        secrets_for_worker = {
-            "nonces": {str(index): secrets.token_hex(16) for index in plan},
-            "status_key": secrets.token_hex(16),
-        }
         job = {
             "notebook": str(submission), "chapter": report.chapter,
-            "tests_dir": str(private / "tests"), "results": str(private / "results.jsonl"),
+            "tests": {name: content.decode("utf-8") for name, content in tests.files.items()},
             "cell_timeout": limits.cell_timeout, "test_timeout": limits.test_timeout,
             "output_bytes": limits.output_kb * 1024,
             "plan": {str(index): ids for index, ids in plan.items()},
+            "nonces": {str(index): secrets.token_hex(16) for index in plan},
+            "status_key": secrets.token_hex(16),
         }
-        job_path = private / "job.json"
-        job_path.write_text(json.dumps(job))
         env = {**os.environ, "PYTHONHASHSEED": str(GRADER_SEED), "RLBOOK_GRADING": "1",
                "MPLBACKEND": "Agg", "SDL_VIDEODRIVER": "dummy"}
         worker = subprocess.Popen(
-            [sys.executable, "-m", "rlbook_utils.grader", "--worker", str(job_path)],
+            [sys.executable, "-m", "rlbook_utils.grader", "--worker"],
             cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True)
         stdout = stderr = b""
         try:
-            # The worker waits for its secrets on stdin before it starts the kernel,
-            # so the cap is in place before any student code can run.
+            # The worker waits for its job on stdin before it starts the kernel, so
+            # the cap is in place before any student code can run.
             _limit_resources(worker.pid, limits.memory_mb)
-            stdout, stderr = worker.communicate(json.dumps(secrets_for_worker).encode(),
+            stdout, stderr = worker.communicate(json.dumps(job).encode(),
                                                 timeout=limits.notebook_timeout)
         except subprocess.TimeoutExpired:
             report.problems.append(f"the notebook ran past the limit of "
                                    f"{limits.notebook_timeout:g} s and was stopped")
         finally:
             _kill_group(worker)
-        outcome = _worker_outcome(stdout, secrets_for_worker["status_key"])
+        outcome = _worker_outcome(stdout, job["status_key"])
         _fill_report(report, specs, outcome, stderr, limits)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(private, ignore_errors=True)
 
 
 def _worker_outcome(stdout: bytes, status_key: str) -> dict:
@@ -347,6 +342,7 @@ def _fill_report(report: Report, specs, outcome: dict, stderr: bytes,
     graded = outcome.get("graded", {})
     report.problems += [f"{error['cell']} raised {error['error']}"
                         for error in outcome.get("cell_errors", [])]
+    report.problems += outcome.get("grading_errors", [])
     if outcome.get("output_capped"):
         report.problems.append(f"the notebook printed more than {limits.output_kb} KB; "
                                "the rest of its output was dropped")
@@ -361,7 +357,7 @@ def _fill_report(report: Report, specs, outcome: dict, stderr: bytes,
         tail = stderr.decode(errors="replace").strip()[-300:]
         report.problems.append(f"the grading worker failed: {tail}")
     why_missing = stopped or (report.problems[-1] if report.problems else
-                              "the grading cell did not report (were its results deleted?)")
+                              "the grading cell did not report")
     for spec in specs.values():
         report.exercises.append(graded.get(spec.exercise_id) or {
             "exercise": spec.exercise_id, "points": spec.points, "score": 0.0,
@@ -387,32 +383,27 @@ def _cell_error(cell) -> str | None:
     return None
 
 
-def _collect_results(results_path: str, nonce: str, graded: dict) -> None:
-    """Keep, in the worker's memory, the first line stamped with ``nonce`` per exercise."""
-    try:
-        lines = Path(results_path).read_text(errors="replace").splitlines()
-    except OSError:
-        return
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
+def _collect_results(cell, nonce: str, graded: dict) -> None:
+    """Keep the first result stamped with ``nonce`` per exercise, from a grading
+    cell's own outputs (the only place the worker looks)."""
+    from rlbook_utils.grading_kernel import RESULT_MIME
+
+    for output in cell.get("outputs", []):
+        row = output.get("data", {}).get(RESULT_MIME)
         if (isinstance(row, dict) and row.pop("nonce", None) == nonce
-                and row.get("exercise") not in graded):
+                and isinstance(row.get("exercise"), str) and row["exercise"] not in graded):
             graded[row["exercise"]] = row
 
 
-def _worker_main(job_path: str) -> None:
+def _worker_main() -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    job = json.loads(Path(job_path).read_text())
-    secrets_for_worker = json.loads(sys.stdin.read())
-    nonces = secrets_for_worker["nonces"]
+    job = json.loads(sys.stdin.read())
+    nonces = job["nonces"]
     notebook = nbformat.read(job["notebook"], as_version=4)
     plan = {int(index): ids for index, ids in job["plan"].items()}
-    outcome = {"status_key": secrets_for_worker["status_key"], "cell_errors": [],
+    outcome = {"status_key": job["status_key"], "cell_errors": [], "grading_errors": [],
                "stopped": None, "output_capped": False, "graded": {}}
     # The kernel runs a copy with one spare cell at the end, where grading cells go;
     # `notebook` itself stays as submitted, for naming cells in the report.
@@ -425,7 +416,7 @@ def _worker_main(job_path: str) -> None:
         printed = 0
 
         def output(self, outs, msg, display_id, cell_index):
-            if msg["msg_type"] != "error":
+            if msg["msg_type"] != "error" and cell_index != grading_index:
                 CappedClient.printed += len(json.dumps(msg.get("content", {})))
                 if CappedClient.printed > job["output_bytes"]:
                     outcome["output_capped"] = True
@@ -444,7 +435,7 @@ def _worker_main(job_path: str) -> None:
 
     kernel_side = "__import__('rlbook_utils.grading_kernel').grading_kernel"
     with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-        prepared = run(f"{kernel_side}.prepare({job['chapter']!r}, {job['tests_dir']!r})",
+        prepared = run(f"{kernel_side}.prepare({job['chapter']!r}, {job['tests']!r})",
                        grading_index, 120)
         if _cell_error(prepared):
             outcome["stopped"] = f"the grader could not load the tests: {_cell_error(prepared)}"
@@ -458,11 +449,14 @@ def _worker_main(job_path: str) -> None:
                     if error:
                         outcome["cell_errors"].append({"cell": where, "error": error})
                 if index in plan:
-                    call = (f"{kernel_side}.grade_into({job['results']!r}, "
-                            f"{nonces[str(index)]!r}, {plan[index]!r}, globals(), "
-                            f"{job['test_timeout']!r})")
-                    run(call, grading_index, job["cell_timeout"] + 30 * len(plan[index]))
-                    _collect_results(job["results"], nonces[str(index)], outcome["graded"])
+                    call = (f"{kernel_side}.grade_into({nonces[str(index)]!r}, "
+                            f"{plan[index]!r}, globals(), {job['test_timeout']!r})")
+                    graded = run(call, grading_index,
+                                 job["cell_timeout"] + 30 * len(plan[index]))
+                    _collect_results(graded, nonces[str(index)], outcome["graded"])
+                    if _cell_error(graded):
+                        outcome["grading_errors"].append(
+                            f"grading {', '.join(plan[index])} failed: {_cell_error(graded)}")
             except CellTimeoutError:
                 outcome["stopped"] = (f"{where} ran past the limit of "
                                       f"{job['cell_timeout']:g} s per cell and was stopped")
@@ -475,5 +469,5 @@ def _worker_main(job_path: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        _worker_main(sys.argv[2])
+    if sys.argv[1:] == ["--worker"]:
+        _worker_main()

@@ -2,15 +2,15 @@
 
 The grader injects two kinds of cells the student never sees:
 
-1. before any student cell, ``prepare(...)``: loads the chapter's tests from the
-   grader's private copy (so later edits to test files change nothing) and takes a
-   snapshot of the modules the tests rely on (numpy, torch, builtins, ...);
+1. before any student cell, ``prepare(chapter, sources)``: builds the chapter's test
+   module from source text handed over in the cell itself (nothing on disk that
+   another submission could edit), forgets that cell's text, and takes a snapshot
+   of the modules the tests rely on (numpy, torch, builtins, ...);
 2. right after the cell that defines an exercise, ``grade_into(...)``: puts back
    any module attribute the student's code replaced (``np.allclose = ...``), runs
-   that exercise's tests against the kernel's namespace, and appends one JSON line
-   per exercise, stamped with a nonce that appears only in that cell, to a results
-   file outside the student's folder. The grader keeps the first stamped line per
-   exercise, so a line forged later by student code that read the nonce is ignored.
+   that exercise's tests against the kernel's namespace, and displays the results
+   under a MIME type of the grader's, stamped with a nonce that appears nowhere
+   before that cell. The worker reads them from that cell's outputs only.
 
 This defends against accidents and naive tampering; a student who attacks these
 functions themselves, in the same process, is out of its reach (see the README's
@@ -19,18 +19,20 @@ threat model).
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
+import types
 
-from rlbook_utils.exercises import exercises_in, load_test_module, run_exercise
+from rlbook_utils.exercises import exercises_in, run_exercise
+
+RESULT_MIME = "application/vnd.rlbook.result+json"
 
 PROTECTED_PREFIXES = ("numpy", "torch", "math", "builtins", "json", "random", "gymnasium",
-                      "pytest", "_pytest", "rlbook_utils", "signal", "traceback")
+                      "pytest", "_pytest", "rlbook_utils", "signal", "traceback", "IPython")
 
 # The kernel swaps these in and out around every cell on its own.
 KERNEL_MANAGED = {("builtins", "input"), ("builtins", "raw_input"), ("getpass", "getpass")}
 
+_MISSING = object()
 _state: dict = {}
 
 
@@ -38,9 +40,23 @@ def _protected(name: str) -> bool:
     return any(name == prefix or name.startswith(prefix + ".") for prefix in PROTECTED_PREFIXES)
 
 
-def prepare(chapter: str, tests_dir: str) -> None:
-    test_module = load_test_module(chapter, Path(tests_dir))
-    _state["specs"] = exercises_in(test_module)
+def _forget_current_cell() -> None:
+    """Blank this cell's text in IPython's input history (the tests were in it)."""
+    try:
+        history = get_ipython().history_manager  # noqa: F821 - defined in a kernel
+    except NameError:
+        return
+    for inputs in (history.input_hist_parsed, history.input_hist_raw):
+        if inputs:
+            inputs[-1] = ""
+
+
+def prepare(chapter: str, sources: dict[str, str]) -> None:
+    _forget_current_cell()
+    module = types.ModuleType(f"rlbook_grading_tests_{chapter}")
+    module.__file__ = f"test_{chapter}.py"
+    exec(compile(sources[f"test_{chapter}.py"], module.__file__, "exec"), module.__dict__)
+    _state["specs"] = exercises_in(module)
     _state["modules"] = {
         name: (module, {key: value for key, value in vars(module).items()
                         if not key.startswith("_")})
@@ -68,15 +84,12 @@ def restore_modules() -> list[str]:
     return replaced
 
 
-_MISSING = object()
+def grade_into(nonce: str, exercise_ids: list[str], namespace: dict,
+               test_timeout: float) -> None:
+    from IPython.display import display
 
-
-def grade_into(results_path: str, nonce: str, exercise_ids: list[str],
-               namespace: dict, test_timeout: float) -> None:
     tampered = restore_modules()
-    with open(results_path, "a", encoding="utf-8") as results:
-        for exercise_id in exercise_ids:
-            result = run_exercise(_state["specs"][exercise_id], namespace, test_timeout)
-            line = {"nonce": nonce, **result.to_dict(), "restored": tampered}
-            results.write(json.dumps(line) + "\n")
-            results.flush()
+    for exercise_id in exercise_ids:
+        result = run_exercise(_state["specs"][exercise_id], namespace, test_timeout)
+        display({RESULT_MIME: {"nonce": nonce, **result.to_dict(), "restored": tampered}},
+                raw=True)
