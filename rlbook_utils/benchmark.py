@@ -178,15 +178,15 @@ def bench_frozenlake() -> list[Row]:
                 f"{learned:.3f} vs optimum {optimum:.3f}", abs(learned - optimum) <= 0.03)]
 
 
-def _cartpole_rows(name: str, chapter: str, function: str, budget: int,
-                   seeds: int) -> list[Row]:
+def _cartpole_rows(name: str, chapter: str, function: str, config_class: str,
+                   budget: int, seeds: int) -> list[Row]:
     from rlbook_utils.lessons import load_reference
 
     try:
         lesson = load_reference(chapter)
     except (FileNotFoundError, LookupError) as error:
         return [Row(f"{name}, CartPole-v1", f"<= {budget // 1000}k steps", f"n/a: {error}")]
-    train, config = getattr(lesson, function), getattr(lesson, "config")
+    train, config = getattr(lesson, function), getattr(lesson, config_class)()
     steps_to_solve, seconds_per_10k = [], []
     for seed in range(seeds):
         started = time.monotonic()
@@ -238,10 +238,11 @@ def run(sections: list[str], seeds: int = 5, copies: int = 10) -> list[Row]:
         elif section == "frozenlake":
             rows += bench_frozenlake()
         elif section == "dqn":
-            rows += _cartpole_rows("DQN", "04_deep_q_learning", "train_dqn", 50_000, seeds)
+            rows += _cartpole_rows("DQN", "04_deep_q_learning", "train_dqn", "DQNConfig",
+                                   50_000, seeds)
         elif section == "pg":
-            rows += _cartpole_rows("policy gradient", "05_policy_gradients",
-                                   "train_policy_gradient", 100_000, seeds)
+            rows += _cartpole_rows("policy gradient (PPO)", "05_policy_gradients",
+                                   "train_policy_gradient", "PPOConfig", 100_000, seeds)
         elif section == "rlhf":
             rows += bench_rlhf()
     return rows

@@ -303,7 +303,12 @@ def checker(chapter: str, tests_dir: str | Path | None = None):
             print(f"check: {exercise_id!r} is not an exercise of chapter {chapter} "
                   f"(its exercises: {known})")
             return None
-        result = run_exercise(specs[exercise_id], function.__globals__)
+        # A function carries its notebook's globals; a class (ReplayBuffer) does not,
+        # but the module it was defined in does.
+        namespace = getattr(function, "__globals__", None)
+        if namespace is None:
+            namespace = vars(sys.modules[function.__module__])
+        result = run_exercise(specs[exercise_id], namespace)
         print(format_feedback(result))
         return None
 
