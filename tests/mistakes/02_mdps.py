@@ -279,15 +279,6 @@ def value_iteration_in_place(P, gamma, theta=1e-8):
     return V, np.eye(n_actions)[np.argmax(Q, axis=1)]
 
 
-@mistake("value_iteration", "breaks ties toward the highest action index")
-def value_iteration_last_tie(P, gamma, theta=1e-8):
-    V, _ = _synchronous_value_iteration(P, gamma, theta, lambda Q: Q.max(axis=1))
-    Q = _lookahead(P, V, gamma)
-    n_actions = Q.shape[1]
-    last_best = n_actions - 1 - np.argmax(Q[:, ::-1], axis=1)
-    return V, np.eye(n_actions)[last_best]
-
-
 @mistake("value_iteration", "runs a fixed 10 sweeps instead of sweeping until theta")
 def value_iteration_fixed_sweeps(P, gamma, theta=1e-8):
     V = np.zeros(len(P))
