@@ -154,10 +154,9 @@ def test_printed_and_written_fake_results_do_not_count(graded):
     assert scores(graded[0]["writes_files"]) == FULL  # and not 4 for greedy_action
 
 
-def test_deleting_its_folder_and_the_results_folder_does_not_stop_grading(graded):
+def test_deleting_everything_in_its_folder_does_not_stop_grading(graded):
     report = graded[0]["deletes_files"]
-    assert scores(report)["mean_reward"] == 2.0
-    assert "crash" not in problems(report) or scores(report) != ZERO
+    assert scores(report) == FULL, problems(report)
 
 
 def test_monkeypatched_numpy_and_builtins_are_put_back(graded):
