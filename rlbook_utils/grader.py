@@ -169,9 +169,10 @@ def student_name(path: Path, root: Path | None = None) -> str:
     return stem
 
 
-def _zero_rows(specs, reason: str) -> list[dict]:
-    return [{"exercise": spec.exercise_id, "points": spec.points, "score": 0.0,
-             "reason": reason, "tests": []} for spec in specs.values()]
+def _zero_row(spec, reason: str) -> dict:
+    """The row of an exercise that could not be graded."""
+    return {"exercise": spec.exercise_id, "points": spec.points, "score": 0.0,
+            "reason": reason, "tests": []}
 
 
 def _limit_resources(pid: int, memory_mb: int) -> None:
@@ -274,7 +275,7 @@ def grade_notebook(path: str | Path, chapter: str | None = None,
         return report
     specs = tests.specs(report.chapter)
     if notebook is None:
-        report.exercises = _zero_rows(specs, report.problems[-1])
+        report.exercises = [_zero_row(spec, report.problems[-1]) for spec in specs.values()]
     else:
         report.problems += defined_more_than_once(notebook, list(specs))
         _grade_in_worker(notebook, path, report, specs, tests, limits)
@@ -359,9 +360,8 @@ def _fill_report(report: Report, specs, outcome: dict, stderr: bytes,
     why_missing = stopped or (report.problems[-1] if report.problems else
                               "the grading cell did not report")
     for spec in specs.values():
-        report.exercises.append(graded.get(spec.exercise_id) or {
-            "exercise": spec.exercise_id, "points": spec.points, "score": 0.0,
-            "reason": f"not graded: {why_missing}", "tests": []})
+        report.exercises.append(graded.get(spec.exercise_id)
+                                or _zero_row(spec, f"not graded: {why_missing}"))
 
 
 def _kill_group(process: subprocess.Popen) -> None:
