@@ -8,6 +8,7 @@ never drift apart. Introduced for chapter 04; used by chapter 05 and the benchma
 
 from __future__ import annotations
 
+import ast
 import sys
 import types
 
@@ -35,4 +36,42 @@ def load_reference(chapter: str) -> types.ModuleType:
     for cell in cells:
         exec(compile(cell.source, f"{path}:{notebook.cells.index(cell)}", "exec"),
              module.__dict__)
+    return module
+
+
+def _is_constant_assignment(node: ast.stmt) -> bool:
+    """``N_ARMS = 5``: an assignment to UPPER_CASE names only."""
+    if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return False
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return all(isinstance(t, ast.Name) and t.id.isupper() for t in targets)
+
+
+def load_solution(chapter: str, *names: str) -> types.ModuleType:
+    """The reference answers of a chapter's exercises, for its lesson to use quietly.
+
+    A lesson whose exercise asks for a function does not print that function's code;
+    when the lesson needs it anyway (to train, to plot), it takes the reference from
+    ``solutions/<chapter>.ipynb``. Only the solution's imports, ``def``/``class``
+    statements and UPPER_CASE constants are executed: no demo cell, no ``check``.
+    ``names``, if given, must all be defined (a clear error otherwise)::
+
+        minibatches = load_solution("01_supervised_to_rl", "minibatches").minibatches
+    """
+    path = repo_root() / "solutions" / f"{chapter}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    module = types.ModuleType(f"rlbook_solution_{chapter}")
+    module.__file__ = str(path)
+    sys.modules[module.__name__] = module  # so classes and dataclasses resolve
+    kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        tree.body = [node for node in tree.body
+                     if isinstance(node, kept) or _is_constant_assignment(node)]
+        exec(compile(tree, f"{path}:cell {index}", "exec"), module.__dict__)
+    missing = [name for name in names if name not in module.__dict__]
+    if missing:
+        raise LookupError(f"{path} defines no {', '.join(missing)}")
     return module
