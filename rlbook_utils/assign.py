@@ -79,3 +79,31 @@ def assign(root: Path, check_only: bool = False) -> list[Path]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
     return changed
+
+
+def toc_without_solutions(root: Path) -> str:
+    """``_toc.yml`` without the reference solutions, as YAML text.
+
+    For an instructor whose class is graded on the exercises: the site built from it
+    (``bash scripts/book build --no-solutions``) has no page of answers to copy.
+    Every entry whose file lies under ``solutions/`` is dropped, and so is a part
+    left empty.
+    """
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+
+    def keep(entries):
+        kept = []
+        for entry in entries:
+            if str(entry.get("file", "")).startswith("solutions/"):
+                continue
+            if "sections" in entry:
+                entry = {**entry, "sections": keep(entry["sections"])}
+            kept.append(entry)
+        return kept
+
+    parts = [{**part, "chapters": keep(part.get("chapters", []))}
+             for part in toc.get("parts", [])]
+    toc["parts"] = [part for part in parts if part["chapters"]]
+    return yaml.safe_dump(toc, sort_keys=False)

@@ -1,4 +1,4 @@
-"""The ``rlbook`` command: ``rlbook assign``, ``rlbook grade`` and ``rlbook bench``.
+"""The ``rlbook`` command: ``rlbook assign``, ``grade``, ``toc`` and ``bench``.
 
 Exit codes: 0 when the work was done (a notebook that scores zero is still graded);
 1 when ``assign --check`` finds a drifted exercise notebook; 2 when the command
@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from rlbook_utils import reports
-from rlbook_utils.assign import SolutionMarkerError, assign
+from rlbook_utils.assign import SolutionMarkerError, assign, toc_without_solutions
 from rlbook_utils.exercises import chapters_with_tests, default_tests_dir, repo_root
 from rlbook_utils.grader import Limits, grade_many, student_name
 
@@ -126,6 +126,11 @@ def _grade(args) -> int:
     return 0
 
 
+def _toc(args) -> int:
+    print(toc_without_solutions(Path(args.root)), end="")
+    return 0
+
+
 def _bench(args) -> int:
     from rlbook_utils import benchmark
 
@@ -176,6 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.add_argument("--verbose", "-v", action="store_true",
                               help="print every notebook's table, not just the summary")
     grade_parser.set_defaults(run=_grade)
+
+    toc_parser = commands.add_parser(
+        "toc", help="print the table of contents without the reference solutions",
+        description="Print _toc.yml without its reference solutions, for "
+                    "`jupyter-book build . --toc FILE` (what `bash scripts/book build "
+                    "--no-solutions` does).")
+    toc_parser.add_argument("--without-solutions", action="store_true", required=True,
+                            help="drop every page under solutions/ (required)")
+    toc_parser.add_argument("--root", default=str(repo_root()), help=argparse.SUPPRESS)
+    toc_parser.set_defaults(run=_toc)
 
     from rlbook_utils.benchmark import SECTIONS
 

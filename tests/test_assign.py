@@ -88,3 +88,28 @@ def test_committed_exercise_notebooks_match_their_solutions(tmp_path):
     shutil.copytree(repo_root() / "solutions", root / "solutions")
     shutil.copytree(repo_root() / "chapters", root / "chapters")
     assert assign(root, check_only=True) == []
+
+
+def test_toc_without_solutions_drops_every_solution_page_and_keeps_the_rest():
+    import yaml
+
+    from rlbook_utils.assign import toc_without_solutions
+
+    def files(toc):
+        found = []
+
+        def walk(entries):
+            for entry in entries:
+                found.append(entry.get("file"))
+                walk(entry.get("sections", []))
+
+        for part in toc["parts"]:
+            walk(part["chapters"])
+        return found
+
+    root = repo_root()
+    full = files(yaml.safe_load((root / "_toc.yml").read_text()))
+    students = files(yaml.safe_load(toc_without_solutions(root)))
+    assert any(f.startswith("solutions/") for f in full)  # or this test proves nothing
+    assert not any(f.startswith("solutions/") for f in students)
+    assert students == [f for f in full if not f.startswith("solutions/")]
