@@ -1,7 +1,12 @@
 """Every chapter is complete and wired in: lesson, exercises, solution, tests,
 typical mistakes, table of contents, and a lesson that names its exercises."""
 
+import builtins
+import io
+import keyword
 import re
+import textwrap
+import tokenize
 
 import nbformat
 import pytest
@@ -71,3 +76,114 @@ def test_solution_every_exercise_is_checked_in_place(chapter):
     for exercise_id in exercises_in(load_test_module(chapter)):
         assert re.search(rf"^check\({exercise_id}\)", code, re.M), (
             f"{chapter}: no `check({exercise_id})` cell under the exercise")
+
+
+# --------------------------------------------------------------------------- #
+# Exercises are the next step, never a retype of the lesson
+# --------------------------------------------------------------------------- #
+_KEEP_NAMES = set(dir(builtins)) | {"np", "torch", "nn", "F", "self"}
+
+
+def _shape_of_lines(source: str) -> list[tuple[str, ...]]:
+    """Each logical line as the shape of its tokens: local names become N, numbers 0,
+    strings S; builtins, library aliases and attribute names stay. Two pieces of code
+    with the same shape are the same code under other names."""
+    source = textwrap.dedent(source)
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return []
+    lines, current, previous = [], [], None
+    skipped = (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
+    for token in tokens:
+        if token.type in skipped:
+            continue
+        if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            if current:
+                lines.append(tuple(current))
+            current = []
+            continue
+        if token.type == tokenize.NAME and not keyword.iskeyword(token.string):
+            word = token.string if token.string in _KEEP_NAMES or previous == "." else "N"
+        elif token.type == tokenize.NUMBER:
+            word = "0"
+        elif token.type == tokenize.STRING:
+            word = "S"
+        else:
+            word = token.string
+        current.append(word)
+        previous = token.string
+    return lines
+
+
+def _answers(chapter: str) -> dict[str, list[str]]:
+    """The reference answers of a chapter: exercise id -> its solution blocks."""
+    solution = nbformat.read(ROOT / "solutions" / f"{chapter}.ipynb", as_version=4)
+    answers: dict[str, list[str]] = {}
+    for cell in solution.cells:
+        defined = re.search(r"^(?:def|class) (\w+)", cell.source, re.M)
+        blocks = re.findall(r"### BEGIN SOLUTION\n(.*?)\n[ \t]*### END SOLUTION",
+                            cell.source, re.S)
+        if cell.cell_type == "code" and defined and blocks:
+            answers.setdefault(defined.group(1), []).extend(blocks)
+    return answers
+
+
+def _longest_shared_run(first: list, second: list) -> int:
+    best = 0
+    for i in range(len(first)):
+        for j in range(len(second)):
+            length = 0
+            while (i + length < len(first) and j + length < len(second)
+                   and first[i + length] == second[j + length]):
+                length += 1
+            best = max(best, length)
+    return best
+
+
+def _lesson_code(chapter: str) -> list[str]:
+    lesson = nbformat.read(ROOT / "chapters" / chapter / "lesson.ipynb", as_version=4)
+    return [cell.source for cell in lesson.cells if cell.cell_type == "code"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_has_three_to_six_exercises_worth_about_ten_points(chapter):
+    specs = exercises_in(load_test_module(chapter))
+    points = sum(spec.points for spec in specs.values())
+    assert 3 <= len(specs) <= 6, f"{chapter} has {len(specs)} graded exercises"
+    assert 8 <= points <= 12, f"{chapter}'s exercises are worth {points:g} points"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_lesson_never_defines_a_graded_exercise(chapter):
+    code = "\n".join(_lesson_code(chapter))
+    for exercise_id in exercises_in(load_test_module(chapter)):
+        defined = re.search(rf"^\s*(?:def|class)\s+{exercise_id}\b|^\s*{exercise_id}\s*=\s*lambda",
+                            code, re.M)
+        assert not defined, (
+            f"{chapter}'s lesson defines the exercise {exercise_id}: a learner could copy "
+            "it; show its equation and results, and load it with lessons.load_solution")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_lesson_never_shows_an_answer_under_other_names(chapter):
+    lesson_lines = [line for source in _lesson_code(chapter) for line in _shape_of_lines(source)]
+    for exercise_id, blocks in _answers(chapter).items():
+        for block in blocks:
+            answer = _shape_of_lines(block)
+            shared = _longest_shared_run(answer, lesson_lines)
+            limit = 3 if len(answer) >= 3 else max(len(answer), 2)
+            assert shared < limit, (
+                f"{chapter}'s lesson contains {shared} consecutive lines of the answer to "
+                f"{exercise_id} (names aside): a learner could copy them")
+
+
+def test_shared_run_detector_sees_renamed_code():
+    answer = _shape_of_lines("total = 0.0\nfor r in reversed(rewards):\n"
+                             "    total = r + gamma * total\nreturn total\n")
+    renamed = _shape_of_lines("def f(xs, g):\n    acc = 0.0\n    for x in reversed(xs):\n"
+                              "        acc = x + g * acc\n    return acc\n")
+    different = _shape_of_lines("def f(xs, g):\n    return sum(g ** k * x for k, x in "
+                                "enumerate(xs))\n")
+    assert _longest_shared_run(answer, renamed) == 4
+    assert _longest_shared_run(answer, different) < 2
