@@ -56,7 +56,7 @@ def load_solution(chapter: str, *names: str) -> types.ModuleType:
     statements and UPPER_CASE constants are executed: no demo cell, no ``check``.
     ``names``, if given, must all be defined (a clear error otherwise)::
 
-        minibatches = load_solution("01_supervised_to_rl", "minibatches").minibatches
+        perplexity = load_solution("01_supervised_to_rl", "perplexity").perplexity
     """
     path = repo_root() / "solutions" / f"{chapter}.ipynb"
     notebook = nbformat.read(path, as_version=4)

@@ -1,11 +1,11 @@
 """Graded tests of chapter 01: from supervised learning to RL.
 
 Every expected value is computed here, independently of the reference solution:
-index bookkeeping by hand, and one step of SGD or Adam written out with
-torch.autograd.grad on a copy of the model.
+by hand on tiny inputs, with one full-batch forward pass, or from the closed forms
+the exercise markdown states (the softmax's log-derivative e_a - pi).
 """
 
-import copy
+import math
 
 import numpy as np
 import torch
@@ -15,273 +15,363 @@ from rlbook_utils.exercises import exercise
 
 
 # --------------------------------------------------------------------------- #
-# Exercise 1.1: minibatches(X, y, batch_size, rng)
+# Exercise 1.1: evaluate_in_batches(model, loss_fn, X, y, batch_size)
 # --------------------------------------------------------------------------- #
-def _paired_data(n):
-    """Features whose first column is the example's index; labels equal that index."""
-    X = np.stack([np.arange(n), 100 + np.arange(n)], axis=1)  # [n, 2]
-    y = np.arange(n)  # [n]
+class _RecordingModel(nn.Module):
+    """A small classifier that remembers the batch sizes and grad mode it was run with."""
+
+    def __init__(self, n_features=3, n_classes=3, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.net = nn.Sequential(nn.Linear(n_features, 5), nn.Tanh(), nn.Linear(5, n_classes))
+        self.batch_sizes, self.grad_enabled = [], []
+
+    def forward(self, x):
+        self.batch_sizes.append(len(x))
+        self.grad_enabled.append(torch.is_grad_enabled())
+        return self.net(x)
+
+
+def _classification_data(n, n_features=3, n_classes=3, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, n_features, generator=generator)  # [n, n_features]
+    y = torch.randint(0, n_classes, (n,), generator=generator)  # [n]
     return X, y
 
 
-def _label_order(batches):
-    return np.concatenate([np.asarray(yb).reshape(-1) for _, yb in batches])
-
-
-@exercise("minibatches", points=3)
-def test_every_example_appears_exactly_once_per_pass(student):
-    X, y = _paired_data(23)
-    batches = list(student.minibatches(X, y, 5, np.random.default_rng(0)))
-    seen = np.sort(_label_order(batches))
-    assert len(seen) == 23, (
-        f"one pass over 23 examples yielded {len(seen)} examples: every example must "
-        "appear once (did you drop the last, smaller batch, or draw indices with "
-        "replacement?)")
-    assert np.array_equal(seen, np.arange(23)), (
-        "some examples appear twice and others never: draw ONE permutation of "
-        "range(N) per pass (rng.permutation), not random indices with replacement")
-
-
-@exercise("minibatches", points=3)
-def test_last_batch_holds_the_leftovers(student):
-    X, y = _paired_data(23)
-    sizes = [len(yb) for _, yb in student.minibatches(X, y, 5, np.random.default_rng(1))]
-    assert sizes == [5, 5, 5, 5, 3], (
-        f"23 examples in batches of 5 should give sizes [5, 5, 5, 5, 3], got {sizes}: "
-        "keep the last, smaller batch")
-
-
-@exercise("minibatches", points=3)
-def test_features_and_labels_are_shuffled_together(student):
-    X, y = _paired_data(40)
-    for xb, yb in student.minibatches(X, y, 8, np.random.default_rng(2)):
-        xb, yb = np.asarray(xb), np.asarray(yb)
-        assert np.array_equal(xb[:, 0], yb) and np.array_equal(xb[:, 1], 100 + yb), (
-            "a batch's features do not belong to its labels: index X and y with the "
-            "SAME index array, so that row i of X_batch and y_batch is one example")
-
-
-@exercise("minibatches", points=3)
-def test_order_is_shuffled_and_reproducible_from_rng(student):
-    X, y = _paired_data(50)
-    order_a = _label_order(student.minibatches(X, y, 7, np.random.default_rng(3)))
-    order_b = _label_order(student.minibatches(X, y, 7, np.random.default_rng(3)))
-    order_c = _label_order(student.minibatches(X, y, 7, np.random.default_rng(4)))
-    assert not np.array_equal(order_a, np.arange(50)), (
-        "the examples come out in their original order: shuffle them with rng "
-        "(rng.permutation(N)) at the start of the pass")
-    assert np.array_equal(order_a, order_b), (
-        "two generators with the same seed gave different orders: take all randomness "
-        "from the `rng` argument, not from np.random or torch's global state")
-    assert not np.array_equal(order_a, order_c), (
-        "generators with different seeds gave the same order: shuffle with `rng`")
-
-
-@exercise("minibatches", points=3)
-def test_works_with_torch_tensors(student):
-    X = torch.stack([torch.arange(10.0), 100 + torch.arange(10.0)], dim=1)  # [10, 2]
-    y = torch.arange(10)  # [10]
-    batches = list(student.minibatches(X, y, 4, np.random.default_rng(5)))
-    assert all(isinstance(xb, torch.Tensor) and isinstance(yb, torch.Tensor)
-               for xb, yb in batches), (
-        "with tensors in, batches should be tensors: index X and y with an index "
-        "array (X[idx]) instead of converting them")
-    labels = torch.cat([yb for _, yb in batches])
-    assert sorted(labels.tolist()) == list(range(10)), (
-        "with torch tensors, one pass should still visit each example exactly once")
-    assert all(torch.equal(xb[:, 0].long(), yb) for xb, yb in batches), (
-        "with torch tensors, the features of a batch do not belong to its labels")
-
-
-# --------------------------------------------------------------------------- #
-# Exercise 1.2: train_step(model, optimizer, loss_fn, xb, yb) -> float
-# --------------------------------------------------------------------------- #
-def _tiny_problem(seed=0):
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
-    xb = torch.randn(5, 3)  # [5, 3]
-    yb = torch.tensor([0, 1, 1, 0, 1])  # [5]
-    return model, xb, yb
-
-
-def _sgd_by_hand(model, xb, yb, lr):
-    """One plain SGD step computed with torch.autograd.grad: returns (loss, new params)."""
-    params = list(model.parameters())
-    loss = nn.functional.cross_entropy(model(xb), yb)
-    grads = torch.autograd.grad(loss, params)
+def _full_batch(model, loss_fn, X, y):
     with torch.no_grad():
-        new_params = [p - lr * g for p, g in zip(params, grads)]
-    for p, new in zip(params, new_params):
-        p.data.copy_(new)
-    return loss.item(), [p.detach().clone() for p in params]
+        logits = model.net(X)  # the plain network: not recorded
+        return (loss_fn(logits, y).item(),
+                (logits.argmax(dim=-1) == y).float().mean().item())
 
 
-def _close(params_a, params_b):
-    return all(torch.allclose(a, b, atol=1e-6) for a, b in zip(params_a, params_b))
+def _batched(student, model, loss_fn, X, y, batch_size):
+    result = student.evaluate_in_batches(model, loss_fn, X, y, batch_size)
+    assert isinstance(result, tuple) and len(result) == 2, (
+        "evaluate_in_batches should return a tuple (loss, accuracy)")
+    return result
 
 
-@exercise("train_step", points=3)
-def test_returns_the_loss_before_the_update_as_a_float(student):
-    model, xb, yb = _tiny_problem()
-    with torch.no_grad():
-        expected = nn.functional.cross_entropy(model(xb), yb).item()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    got = student.train_step(model, optimizer, nn.CrossEntropyLoss(), xb, yb)
+@exercise("evaluate_in_batches", points=3)
+def test_equals_one_full_batch_pass_when_the_last_batch_is_smaller(student):
+    """the last, smaller batch is weighted by its size"""
+    model, loss_fn = _RecordingModel(seed=1), nn.CrossEntropyLoss()
+    X, y = _classification_data(10, seed=1)
+    expected_loss, expected_acc = _full_batch(model, loss_fn, X, y)
+    loss, acc = _batched(student, model, loss_fn, X, y, batch_size=4)
+    assert abs(float(loss) - expected_loss) < 1e-5, (
+        f"10 examples in batches of 4, 4, 2: the loss should be {expected_loss:.5f} (one "
+        f"pass over all rows), got {float(loss):.5f}. Weight each batch's mean loss by its "
+        "number of rows and divide by N; a plain average of the batch means over-weights "
+        "the last batch, and dropping it loses 2 examples")
+    assert abs(float(acc) - expected_acc) < 1e-6, (
+        f"the accuracy should be {expected_acc:.3f} (correct rows / N), got {float(acc)}: "
+        "count the correct rows of every batch, including the last, and divide by N")
+
+
+@exercise("evaluate_in_batches", points=3)
+def test_any_batch_size_gives_the_same_result(student):
+    """batch sizes 1, 3, 7 and larger than N all give the full-batch result"""
+    model, loss_fn = _RecordingModel(seed=2), nn.CrossEntropyLoss()
+    X, y = _classification_data(7, seed=2)
+    expected_loss, expected_acc = _full_batch(model, loss_fn, X, y)
+    for batch_size in (1, 3, 7, 50):
+        loss, acc = _batched(student, model, loss_fn, X, y, batch_size)
+        assert abs(float(loss) - expected_loss) < 1e-5 and abs(float(acc) - expected_acc) < 1e-6, (
+            f"with batch_size={batch_size} on 7 examples the result should be "
+            f"({expected_loss:.5f}, {expected_acc:.3f}), got ({float(loss):.5f}, "
+            f"{float(acc):.3f}): the batch size must not change the answer")
+
+
+@exercise("evaluate_in_batches", points=3)
+def test_the_model_never_sees_more_than_batch_size_rows(student):
+    """the model is run on consecutive batches that together cover every row once"""
+    model, loss_fn = _RecordingModel(seed=3), nn.CrossEntropyLoss()
+    X, y = _classification_data(23, seed=3)
+    _batched(student, model, loss_fn, X, y, batch_size=5)
+    sizes = model.batch_sizes
+    assert sizes and max(sizes) <= 5, (
+        f"with batch_size=5 the model was called on batches of sizes {sizes}: feed it at "
+        "most batch_size rows at a time (X[start:start + batch_size]); a held-out set "
+        "too large for memory is the reason for this function")
+    assert sum(sizes) == 23, (
+        f"the model saw {sum(sizes)} rows in all, but the data set has 23: run every row "
+        "through the model exactly once")
+
+
+@exercise("evaluate_in_batches", points=3)
+def test_runs_without_gradients_and_returns_floats(student):
+    """evaluation builds no graph, leaves .grad alone and returns two floats"""
+    model, loss_fn = _RecordingModel(seed=4), nn.CrossEntropyLoss()
+    X, y = _classification_data(9, seed=4)
+    before = [p.detach().clone() for p in model.parameters()]
+    loss, acc = _batched(student, model, loss_fn, X, y, batch_size=4)
+    assert isinstance(loss, float) and isinstance(acc, float), (
+        f"returned ({type(loss).__name__}, {type(acc).__name__}): return two Python "
+        "floats (.item()), so no tensor or graph outlives the call")
+    assert model.grad_enabled and not any(model.grad_enabled), (
+        "the model ran with gradients enabled: wrap the forward passes in "
+        "`with torch.no_grad():`, since evaluation trains nothing and a graph per batch "
+        "only costs memory")
+    assert all(p.grad is None for p in model.parameters()), (
+        "the parameters received gradients: evaluation must not call backward()")
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before)), (
+        "the parameters changed: evaluation must not update the model")
+
+
+@exercise("evaluate_in_batches", points=3)
+def test_uses_the_loss_function_it_is_given(student):
+    """the loss is loss_fn's, here cross-entropy with label smoothing"""
+    model, loss_fn = _RecordingModel(seed=5), nn.CrossEntropyLoss(label_smoothing=0.3)
+    X, y = _classification_data(10, seed=5)
+    expected_loss, _ = _full_batch(model, loss_fn, X, y)
+    loss, _ = _batched(student, model, loss_fn, X, y, batch_size=3)
+    assert abs(float(loss) - expected_loss) < 1e-5, (
+        f"with loss_fn = nn.CrossEntropyLoss(label_smoothing=0.3) the loss should be "
+        f"{expected_loss:.5f}, got {float(loss):.5f}: call the loss_fn argument on each "
+        "batch rather than a loss of your own")
+
+
+# --------------------------------------------------------------------------- #
+# Exercise 1.2: perplexity(logits, targets) -> float
+# --------------------------------------------------------------------------- #
+@exercise("perplexity", points=2)
+def test_uniform_logits_give_the_number_of_classes(student):
+    """a uniform guess among V tokens has perplexity V"""
+    for n_classes, value in ((5, 0.0), (12, 3.7)):
+        logits = torch.full((6, n_classes), value)  # [6, V], every row uniform
+        targets = torch.arange(6) % n_classes
+        got = float(student.perplexity(logits, targets))
+        assert abs(got - n_classes) < 1e-4, (
+            f"uniform logits over {n_classes} classes should give perplexity {n_classes}, "
+            f"got {got:.4f}: perplexity = exp(mean negative log-softmax of the targets), "
+            "and the softmax normalises the logits (they are not probabilities)")
+
+
+@exercise("perplexity", points=2)
+def test_perplexity_is_the_geometric_mean_of_inverse_probabilities(student):
+    """probabilities 1/2 and 1/4 of the targets give exp((ln 2 + ln 4) / 2) = sqrt(8)"""
+    logits = torch.log(torch.tensor([[0.5, 0.25, 0.25],
+                                     [0.25, 0.5, 0.25]])) + 1.5  # [2, 3], shifted on purpose
+    targets = torch.tensor([0, 2])  # probabilities 1/2 and 1/4
+    got = student.perplexity(logits, targets)
     assert isinstance(got, float), (
-        f"train_step returned a {type(got).__name__}: return loss.item(), a Python "
-        "float, so the caller does not keep the whole graph alive")
-    assert abs(got - expected) < 1e-5, (
-        f"returned loss {got:.6f}, but the loss of the parameters before the update is "
-        f"{expected:.6f}: return the loss you back-propagated, not one computed after "
-        "optimizer.step()")
+        f"perplexity returned a {type(got).__name__}: return a Python float")
+    assert abs(got - math.sqrt(8)) < 1e-5, (
+        f"target probabilities 1/2 and 1/4 give perplexity exp((ln 2 + ln 4) / 2) = "
+        f"{math.sqrt(8):.4f}, got {got:.4f}. Average the negative log-probabilities over "
+        "the N targets (mean, not sum), use the natural log, and take exp of that mean "
+        "(not the mean of 1/p)")
 
 
-@exercise("train_step", points=3)
-def test_one_step_equals_plain_sgd(student):
-    model, xb, yb = _tiny_problem()
-    reference = copy.deepcopy(model)
-    _, expected = _sgd_by_hand(reference, xb, yb, lr=0.5)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    student.train_step(model, optimizer, nn.CrossEntropyLoss(), xb, yb)
-    assert _close(model.parameters(), expected), (
-        "after one train_step with SGD the parameters differ from theta - lr * grad: "
-        "call loss.backward() BEFORE optimizer.step(), exactly once")
-
-
-@exercise("train_step", points=3)
-def test_gradients_do_not_accumulate_across_steps(student):
-    model, xb, yb = _tiny_problem(seed=1)
-    reference = copy.deepcopy(model)
-    _sgd_by_hand(reference, xb, yb, lr=0.5)
-    _, expected = _sgd_by_hand(reference, xb, yb, lr=0.5)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    for _ in range(2):
-        student.train_step(model, optimizer, nn.CrossEntropyLoss(), xb, yb)
-    assert _close(model.parameters(), expected), (
-        "after two train_step calls the parameters differ from two independent SGD "
-        "steps: PyTorch adds new gradients to .grad, so call optimizer.zero_grad() "
-        "at the start of every step")
-
-
-@exercise("train_step", points=3)
-def test_stale_gradients_are_cleared_before_backward(student):
-    model, xb, yb = _tiny_problem(seed=2)
-    reference = copy.deepcopy(model)
-    _, expected = _sgd_by_hand(reference, xb, yb, lr=0.5)
-    for p in model.parameters():
-        p.grad = torch.full_like(p, 3.0)  # left over from some earlier computation
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    student.train_step(model, optimizer, nn.CrossEntropyLoss(), xb, yb)
-    assert _close(model.parameters(), expected), (
-        "gradients left in .grad before the call leaked into the update: zero them "
-        "(optimizer.zero_grad()) before loss.backward(), not after the step")
-
-
-@exercise("train_step", points=3)
-def test_uses_the_optimizer_it_is_given(student):
-    model, xb, yb = _tiny_problem(seed=3)
-    reference = copy.deepcopy(model)
-    reference_optimizer = torch.optim.Adam(reference.parameters(), lr=0.1)
-    for _ in range(3):
-        reference_optimizer.zero_grad()
-        nn.functional.cross_entropy(reference(xb), yb).backward()
-        reference_optimizer.step()
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    for _ in range(3):
-        student.train_step(model, optimizer, nn.CrossEntropyLoss(), xb, yb)
-    assert _close(model.parameters(), list(reference.parameters())), (
-        "with Adam, three train_step calls do not match three Adam steps: update the "
-        "parameters with optimizer.step(), not by hand")
-
-
-# --------------------------------------------------------------------------- #
-# Exercise 1.3: next_token_pairs(token_ids, context) -> (X, Y)
-# --------------------------------------------------------------------------- #
-@exercise("next_token_pairs", points=2)
-def test_there_are_length_minus_context_pairs(student):
-    X, Y = student.next_token_pairs(list(range(10)), 3)
-    assert np.shape(X) == (7, 3) and np.shape(Y) == (7,), (
-        f"10 tokens with context 3 give 7 pairs: X [7, 3] and Y [7]; got "
-        f"{np.shape(X)} and {np.shape(Y)} (the last window has no next token)")
-
-
-@exercise("next_token_pairs", points=2)
-def test_each_row_is_a_window_and_its_label_the_token_after_it(student):
-    token_ids = np.array([7, 3, 9, 9, 1, 4, 0, 2, 8, 5, 6])
-    context = 4
-    X, Y = student.next_token_pairs(token_ids, context)
-    for i in range(len(token_ids) - context):
-        assert list(np.asarray(X)[i]) == list(token_ids[i:i + context]), (
-            f"row {i} of X should be token_ids[{i}:{i + context}]")
-        assert int(np.asarray(Y)[i]) == int(token_ids[i + context]), (
-            f"Y[{i}] should be token_ids[{i + context}], the token right AFTER the "
-            f"window, not the window's last token")
-
-
-@exercise("next_token_pairs", points=2)
-def test_returns_int64_numpy_arrays_for_lists_and_tensors(student):
-    for token_ids in ([5, 6, 7, 8], torch.tensor([5, 6, 7, 8])):
-        X, Y = student.next_token_pairs(token_ids, 2)
-        assert isinstance(X, np.ndarray) and isinstance(Y, np.ndarray), (
-            f"for input of type {type(token_ids).__name__}, return numpy arrays "
-            "(np.asarray(token_ids) first)")
-        assert X.dtype == np.int64 and Y.dtype == np.int64, (
-            f"X and Y should have dtype int64, got {X.dtype} and {Y.dtype}")
-        assert X.tolist() == [[5, 6], [6, 7]] and Y.tolist() == [7, 8], (
-            "next_token_pairs([5, 6, 7, 8], 2) should give X = [[5, 6], [6, 7]] and "
-            "Y = [7, 8]")
-
-
-@exercise("next_token_pairs", points=2)
-def test_context_one_gives_bigrams_and_short_input_gives_no_pairs(student):
-    X, Y = student.next_token_pairs([4, 2, 4, 1], 1)
-    assert np.asarray(X).tolist() == [[4], [2], [4]] and np.asarray(Y).tolist() == [2, 4, 1], (
-        "with context 1, X is every token but the last (as a column) and Y every token "
-        "but the first")
-    X, Y = student.next_token_pairs([4, 2, 4], 3)
-    assert np.shape(X) == (0, 3) and np.shape(Y) == (0,), (
-        f"a sequence exactly as long as the context has no pairs: expected shapes "
-        f"(0, 3) and (0,), got {np.shape(X)} and {np.shape(Y)}")
-
-
-# --------------------------------------------------------------------------- #
-# Exercise 1.4: accuracy(logits, y) -> float
-# --------------------------------------------------------------------------- #
-@exercise("accuracy", points=2)
-def test_accuracy_is_the_fraction_of_correct_rows(student):
-    logits = torch.tensor([[0.1, 2.0, -1.0],
-                           [3.0, 0.0, 0.5],
-                           [0.0, 0.2, 0.1],
-                           [-1.0, -2.0, -0.5],
-                           [1.0, 0.0, 0.0]])  # argmax per row: 1, 0, 1, 2, 0
-    y = torch.tensor([1, 0, 2, 2, 1])  # rows 0, 1 and 3 are right
-    got = student.accuracy(logits, y)
-    assert isinstance(got, float), (
-        f"accuracy returned a {type(got).__name__}: return a Python float (.item())")
-    assert abs(got - 3 / 5) < 1e-6, (
-        f"3 of 5 rows are right, so the accuracy is 0.6; got {got}: divide the number "
-        "of correct rows by the number of rows")
-
-
-@exercise("accuracy", points=2)
-def test_argmax_runs_over_classes_not_over_examples(student):
-    logits = torch.tensor([[5.0, 0.0, 0.0],
-                           [4.0, 1.0, 0.0],
-                           [3.0, 0.0, 2.0]])  # rows all predict class 0
-    y = torch.tensor([0, 0, 0])
-    got = student.accuracy(logits, y)
-    assert abs(float(got) - 1.0) < 1e-6, (
-        f"every row's largest logit is in column 0 and every label is 0, so the "
-        f"accuracy is 1.0; got {float(got)}: take the argmax over the last dimension "
-        "(dim=-1), the classes")
-
-
-@exercise("accuracy", points=2)
-def test_accuracy_of_all_wrong_and_all_right_predictions(student):
+@exercise("perplexity", points=2)
+def test_picks_the_probability_of_each_target(student):
+    """each row contributes the probability of its own target, not of its argmax"""
     torch.manual_seed(0)
-    logits = torch.randn(8, 4)  # [8, 4]
-    predicted = torch.tensor([int(np.argmax(row)) for row in logits.tolist()])
-    assert abs(float(student.accuracy(logits, predicted)) - 1.0) < 1e-6, (
-        "when every label equals the row's argmax the accuracy should be 1.0")
-    assert abs(float(student.accuracy(logits, (predicted + 1) % 4))) < 1e-6, (
-        "when no label equals the row's argmax the accuracy should be 0.0")
+    logits = torch.randn(7, 4)  # [7, 4]
+    targets = torch.tensor([3, 0, 1, 1, 2, 0, 3])
+    probs = torch.softmax(logits.double(), dim=-1)
+    expected = float(torch.exp(-torch.log(probs[torch.arange(7), targets]).mean()))
+    got = float(student.perplexity(logits, targets))
+    assert abs(got - expected) < 1e-4 * expected, (
+        f"expected perplexity {expected:.4f}, got {got:.4f}: row i contributes "
+        "log softmax(logits[i])[targets[i]], indexed by ITS target")
+
+
+@exercise("perplexity", points=2)
+def test_large_logits_do_not_overflow(student):
+    """logits of size 1000 give a finite answer (log-softmax, not exp of the logits)"""
+    logits = torch.tensor([[1000.0, 999.0, 990.0],
+                           [-5.0, 1000.0, 1000.0]])  # [2, 3]
+    targets = torch.tensor([0, 1])
+    log_probs = torch.log_softmax(logits.double(), dim=-1)
+    expected = float(torch.exp(-(log_probs[0, 0] + log_probs[1, 1]) / 2))
+    got = float(student.perplexity(logits, targets))
+    assert math.isfinite(got) and abs(got - expected) < 1e-4, (
+        f"with logits near 1000 the perplexity should be {expected:.4f}, got {got}: "
+        "exp(1000) overflows, so compute log-probabilities as z - logsumexp(z) "
+        "(torch.log_softmax or nn.functional.cross_entropy)")
+
+
+# --------------------------------------------------------------------------- #
+# Exercise 1.3: top_k_accuracy(logits, y, k) -> float
+# --------------------------------------------------------------------------- #
+_TOP_K_LOGITS = torch.tensor([[0.1, 2.0, -1.0, 0.7],
+                              [3.0, 0.0, 0.5, -2.0],
+                              [0.0, 0.2, 0.1, 0.3],
+                              [-1.0, -2.0, -0.5, -3.0],
+                              [1.0, 0.4, 0.0, 0.9]])  # ranks per row, best first:
+# row 0: 1, 3, 0, 2   row 1: 0, 2, 1, 3   row 2: 3, 1, 2, 0
+# row 3: 2, 0, 1, 3   row 4: 0, 3, 1, 2
+_TOP_K_LABELS = torch.tensor([3, 0, 2, 1, 2])  # true class at rank 2, 1, 3, 3, 4
+
+
+@exercise("top_k_accuracy", points=2)
+def test_counts_rows_whose_label_is_among_the_k_best(student):
+    """hand-ranked rows: acc@1 = 1/5, acc@2 = 2/5, acc@3 = 4/5"""
+    for k, expected in ((1, 0.2), (2, 0.4), (3, 0.8)):
+        got = student.top_k_accuracy(_TOP_K_LOGITS, _TOP_K_LABELS, k)
+        assert isinstance(got, float), (
+            f"top_k_accuracy returned a {type(got).__name__}: return a Python float")
+        assert abs(got - expected) < 1e-6, (
+            f"with k={k} the true class is among the {k} largest logits in "
+            f"{round(expected * 5)} of 5 rows, so acc@{k} = {expected}; got {got}. Count a "
+            "row when its label is ANY of the k largest (not only the k-th), and divide by "
+            "the number of rows")
+
+
+@exercise("top_k_accuracy", points=2)
+def test_k_one_is_plain_accuracy_and_k_all_is_one(student):
+    """k = 1 is the argmax accuracy; k = n_classes is 1.0"""
+    torch.manual_seed(1)
+    logits = torch.randn(9, 5)  # [9, 5]
+    labels = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2, 3])
+    plain = (logits.argmax(dim=-1) == labels).float().mean().item()
+    got = float(student.top_k_accuracy(logits, labels, 1))
+    assert abs(got - plain) < 1e-6, (
+        f"with k=1 top-k accuracy is the plain accuracy {plain:.3f}, got {got:.3f}: "
+        "take the k LARGEST logits of each row (largest=True)")
+    got = float(student.top_k_accuracy(logits, labels, 5))
+    assert abs(got - 1.0) < 1e-6, (
+        f"with k = 5 = n_classes every label is among the top k, so acc@5 = 1.0; got {got}")
+
+
+@exercise("top_k_accuracy", points=2)
+def test_ranks_over_classes_not_over_examples(student):
+    """with as many rows as classes, the ranking runs along each row"""
+    logits = torch.tensor([[2.0, 0.0, 4.0],
+                           [8.0, 6.0, 0.0],
+                           [6.0, 3.0, 2.0]])  # top-2 per row: {2, 0}, {0, 1}, {0, 1}
+    labels = torch.tensor([0, 0, 1])  # every row's label is in its top 2
+    got = float(student.top_k_accuracy(logits, labels, 2))
+    assert abs(got - 1.0) < 1e-6, (
+        f"each row's label is among that row's 2 largest logits, so acc@2 = 1.0; got {got}: "
+        "rank along the last dimension (dim=-1), the classes")
+
+
+# --------------------------------------------------------------------------- #
+# Exercise 1.4: score_function_gradient(logits, actions, rewards) -> Tensor
+# --------------------------------------------------------------------------- #
+def _closed_form(logits, actions, rewards):
+    """mean_i r_i (e_{a_i} - pi), in float64, with pi = softmax(logits)."""
+    probs = np.exp(np.asarray(logits, dtype=np.float64))
+    probs /= probs.sum()
+    one_hot = np.eye(len(probs))[np.asarray(actions)]  # [N, n_arms]
+    return (np.asarray(rewards, dtype=np.float64)[:, None] * (one_hot - probs)).mean(axis=0)
+
+
+def _gradient(student, logits, actions, rewards):
+    try:
+        got = student.score_function_gradient(logits, actions, rewards)
+    except RuntimeError as error:
+        if "does not require grad" not in str(error):
+            raise
+        raise AssertionError(
+            "autograd failed because these logits do not require grad: the logits may or "
+            "may not carry a graph, so differentiate your own leaf copy "
+            "(logits.detach().requires_grad_()) or use the closed form") from None
+    assert isinstance(got, torch.Tensor), (
+        f"score_function_gradient returned a {type(got).__name__}: return a torch tensor")
+    assert tuple(got.shape) == (len(logits),), (
+        f"the gradient should have one entry per arm, shape ({len(logits)},); got "
+        f"{tuple(got.shape)}: average over the N samples (dim 0), keep the arms")
+    return got.detach().double().numpy()
+
+
+@exercise("score_function_gradient", points=3)
+def test_one_rewarded_sample_raises_its_own_logit(student):
+    """logits [0, 0], arm 0 rewarded 1: gradient [0.5, -0.5] (ascent, not a loss's)"""
+    got = _gradient(student, torch.zeros(2), torch.tensor([0]), torch.tensor([1.0]))
+    assert np.allclose(got, [0.5, -0.5], atol=1e-6), (
+        f"with logits [0, 0], one sample of arm 0 and reward 1 the estimate is "
+        f"1 * (e_0 - pi) = [0.5, -0.5]; got {np.round(got, 4).tolist()}. A positive reward "
+        "should RAISE the drawn arm's logit: return the gradient of the expected reward, "
+        "not of the loss -r log pi")
+
+
+@exercise("score_function_gradient", points=3)
+def test_every_arm_gets_the_softmax_jacobian(student):
+    """pi = [1/4, 1/2, 1/4], arm 1 rewarded 2: gradient 2 (e_1 - pi) = [-0.5, 1, -0.5]"""
+    logits = torch.log(torch.tensor([1.0, 2.0, 1.0]))  # pi = [0.25, 0.5, 0.25]
+    got = _gradient(student, logits, torch.tensor([1]), torch.tensor([2.0]))
+    assert np.allclose(got, [-0.5, 1.0, -0.5], atol=1e-6), (
+        f"pi = [1/4, 1/2, 1/4], one sample of arm 1 with reward 2: the estimate is "
+        f"2 * (e_1 - pi) = [-0.5, 1.0, -0.5]; got {np.round(got, 4).tolist()}. "
+        "d log pi(a) / d z_b = 1[a == b] - pi(b): the one-hot part alone forgets that the "
+        "arms not drawn lose probability, and -pi alone forgets the drawn arm's 1")
+
+
+@exercise("score_function_gradient", points=3)
+def test_averages_over_samples_instead_of_summing(student):
+    """the same sample repeated 4 times gives the same estimate as once"""
+    logits = torch.tensor([0.3, -0.2, 0.5])
+    once = _gradient(student, logits, torch.tensor([2]), torch.tensor([1.5]))
+    four = _gradient(student, logits, torch.tensor([2, 2, 2, 2]), torch.full((4,), 1.5))
+    expected = _closed_form(logits, [2], [1.5])
+    assert np.allclose(four, expected, atol=1e-5) and np.allclose(once, expected, atol=1e-5), (
+        f"one sample and four copies of it should both give {np.round(expected, 4).tolist()}; "
+        f"got {np.round(once, 4).tolist()} and {np.round(four, 4).tolist()}: take the "
+        "MEAN over the N samples, not the sum")
+
+
+@exercise("score_function_gradient", points=3)
+def test_a_batch_that_follows_pi_exactly_gives_the_exact_gradient(student):
+    """counts proportional to pi: the estimate equals pi(a) (rbar(a) - sum pi rbar)"""
+    logits = torch.log(torch.tensor([1.0, 2.0, 1.0]))  # pi = [1/4, 1/2, 1/4]
+    arm_rewards = np.array([3.0, -1.0, 1.0])  # rbar
+    actions = torch.tensor([0, 1, 1, 2])  # each arm as often as pi says
+    rewards = torch.tensor(arm_rewards[actions.numpy()])  # [4], float64 on purpose
+    pi = np.array([0.25, 0.5, 0.25])
+    exact = pi * (arm_rewards - pi @ arm_rewards)  # [0.75, -0.5, 0.25]
+    got = _gradient(student, logits, actions, rewards)
+    assert np.allclose(got, exact, atol=1e-5), (
+        f"when the 4 samples follow pi = [1/4, 1/2, 1/4] exactly, the estimate must equal "
+        f"the exact gradient pi(a) (rbar(a) - sum_b pi(b) rbar(b)) = {exact.tolist()}; got "
+        f"{np.round(got, 4).tolist()}. Use the rewards as given (no baseline) and average "
+        "over the N samples")
+
+
+@exercise("score_function_gradient", points=3)
+def test_matches_the_closed_form_on_random_batches(student):
+    """random logits, samples and rewards: mean_i r_i (e_{a_i} - pi) within 1e-5"""
+    rng = np.random.default_rng(0)
+    for n_arms, n_samples in ((2, 1), (4, 7), (6, 50)):
+        logits = torch.tensor(rng.normal(size=n_arms), dtype=torch.float32)
+        actions = torch.tensor(rng.integers(0, n_arms, size=n_samples))
+        rewards = torch.tensor(rng.normal(size=n_samples), dtype=torch.float32)
+        expected = _closed_form(logits, actions, rewards)
+        got = _gradient(student, logits, actions, rewards)
+        assert np.allclose(got, expected, atol=1e-5), (
+            f"{n_arms} arms, {n_samples} samples: expected {np.round(expected, 4).tolist()}, "
+            f"got {np.round(got, 4).tolist()}: the estimate is the mean over samples of "
+            "r_i * (e_{a_i} - softmax(logits))")
+        assert abs(got.sum()) < 1e-5, (
+            "the entries of the estimate should sum to 0 (adding a constant to every "
+            "logit leaves softmax unchanged)")
+
+
+@exercise("score_function_gradient", points=3)
+def test_works_on_logits_that_require_grad_and_leaves_inputs_unchanged(student):
+    """logits with or without requires_grad; no input is changed, no .grad left behind"""
+    actions = torch.tensor([0, 2, 2, 1, 0])
+    rewards = torch.tensor([1.0, -1.0, 0.5, 2.0, 0.0])
+    expected = _closed_form([0.2, -0.4, 0.1], actions, rewards)
+    for requires_grad in (True, False):
+        logits = torch.tensor([0.2, -0.4, 0.1], requires_grad=requires_grad)
+        saved = (logits.detach().clone(), actions.clone(), rewards.clone())
+        got = _gradient(student, logits, actions, rewards)
+        assert np.allclose(got, expected, atol=1e-5), (
+            f"with logits.requires_grad={requires_grad} the estimate should be "
+            f"{np.round(expected, 4).tolist()}, got {np.round(got, 4).tolist()}: the "
+            "function must work whether or not the logits carry a graph (detach them, or "
+            "make your own leaf copy)")
+        unchanged = (torch.equal(logits.detach(), saved[0]) and torch.equal(actions, saved[1])
+                     and torch.equal(rewards, saved[2]))
+        assert unchanged, (
+            "the inputs changed during the call: do not modify logits, actions or rewards "
+            "in place (no -=, no .add_())")
+        assert logits.grad is None and logits.requires_grad == requires_grad, (
+            "the caller's logits were touched: a .grad appeared or requires_grad changed. "
+            "Differentiate a copy (logits.detach().requires_grad_()) or use the closed form, "
+            "never backward() through the caller's tensor")

@@ -1,181 +1,267 @@
 """Typical wrong answers to the exercises of chapter 01; every one must lose points."""
 
-import numpy as np
 import torch
+from torch import nn
 
 from rlbook_utils.exercises import mistake
 
 
 # --------------------------------------------------------------------------- #
-# minibatches
+# evaluate_in_batches
 # --------------------------------------------------------------------------- #
-@mistake("minibatches", "shuffles the features but not the labels")
-def minibatches_shuffles_features_only(X, y, batch_size, rng):
-    order = rng.permutation(len(X))
-    for start in range(0, len(X), batch_size):
-        yield X[order[start:start + batch_size]], y[start:start + batch_size]
+@mistake("evaluate_in_batches", "returns a constant (0.0, 0.0)")
+def evaluate_in_batches_constant(model, loss_fn, X, y, batch_size):
+    return 0.0, 0.0
 
 
-@mistake("minibatches", "shuffles features and labels with two different permutations")
-def minibatches_two_permutations(X, y, batch_size, rng):
-    order_x, order_y = rng.permutation(len(X)), rng.permutation(len(X))
-    for start in range(0, len(X), batch_size):
-        yield X[order_x[start:start + batch_size]], y[order_y[start:start + batch_size]]
-
-
-@mistake("minibatches", "drops the last, smaller batch")
-def minibatches_drops_last(X, y, batch_size, rng):
-    order = rng.permutation(len(X))
-    for start in range(0, len(X) - batch_size + 1, batch_size):
-        idx = order[start:start + batch_size]
-        yield X[idx], y[idx]
-
-
-@mistake("minibatches", "does not shuffle at all")
-def minibatches_not_shuffled(X, y, batch_size, rng):
-    for start in range(0, len(X), batch_size):
-        yield X[start:start + batch_size], y[start:start + batch_size]
-
-
-@mistake("minibatches", "samples indices with replacement")
-def minibatches_with_replacement(X, y, batch_size, rng):
-    for start in range(0, len(X), batch_size):
-        idx = rng.integers(0, len(X), size=min(batch_size, len(X) - start))
-        yield X[idx], y[idx]
-
-
-@mistake("minibatches", "shuffles with the global numpy state instead of rng")
-def minibatches_global_rng(X, y, batch_size, rng):
-    order = np.random.permutation(len(X))
-    for start in range(0, len(X), batch_size):
-        idx = order[start:start + batch_size]
-        yield X[idx], y[idx]
-
-
-@mistake("minibatches", "converts tensors to numpy arrays")
-def minibatches_to_numpy(X, y, batch_size, rng):
-    X, y = np.asarray(X), np.asarray(y)
-    order = rng.permutation(len(X))
-    for start in range(0, len(X), batch_size):
-        idx = order[start:start + batch_size]
-        yield X[idx], y[idx]
-
-
-# --------------------------------------------------------------------------- #
-# train_step
-# --------------------------------------------------------------------------- #
-@mistake("train_step", "forgets optimizer.zero_grad(): gradients accumulate")
-def train_step_no_zero_grad(model, optimizer, loss_fn, xb, yb):
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-@mistake("train_step", "zeroes the gradients after the step instead of before backward")
-def train_step_zero_grad_last(model, optimizer, loss_fn, xb, yb):
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad()
-    return loss.item()
-
-
-@mistake("train_step", "returns the loss after the update")
-def train_step_loss_after_update(model, optimizer, loss_fn, xb, yb):
-    optimizer.zero_grad()
-    loss_fn(model(xb), yb).backward()
-    optimizer.step()
+@mistake("evaluate_in_batches", "plain average of the batch means (last batch over-weighted)")
+def evaluate_in_batches_unweighted_mean(model, loss_fn, X, y, batch_size):
+    losses, accuracies = [], []
     with torch.no_grad():
-        return loss_fn(model(xb), yb).item()
+        for start in range(0, len(X), batch_size):
+            logits = model(X[start:start + batch_size])
+            yb = y[start:start + batch_size]
+            losses.append(loss_fn(logits, yb).item())
+            accuracies.append((logits.argmax(dim=-1) == yb).float().mean().item())
+    return sum(losses) / len(losses), sum(accuracies) / len(accuracies)
 
 
-@mistake("train_step", "returns the loss as a tensor")
-def train_step_returns_tensor(model, optimizer, loss_fn, xb, yb):
-    optimizer.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    return loss
-
-
-@mistake("train_step", "calls optimizer.step() before loss.backward()")
-def train_step_step_before_backward(model, optimizer, loss_fn, xb, yb):
-    optimizer.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    optimizer.step()
-    loss.backward()
-    return loss.item()
-
-
-@mistake("train_step", "updates the parameters by hand with SGD, ignoring the optimizer")
-def train_step_manual_sgd(model, optimizer, loss_fn, xb, yb):
-    optimizer.zero_grad()
-    loss = loss_fn(model(xb), yb)
-    loss.backward()
-    lr = optimizer.param_groups[0]["lr"]
+@mistake("evaluate_in_batches", "drops the last, smaller batch")
+def evaluate_in_batches_drops_last(model, loss_fn, X, y, batch_size):
+    total, correct, seen = 0.0, 0, 0
     with torch.no_grad():
-        for p in model.parameters():
-            p -= lr * p.grad
-    return loss.item()
+        for start in range(0, len(X) - batch_size + 1, batch_size):
+            logits = model(X[start:start + batch_size])
+            yb = y[start:start + batch_size]
+            total += loss_fn(logits, yb).item() * len(yb)
+            correct += (logits.argmax(dim=-1) == yb).sum().item()
+            seen += len(yb)
+    return total / max(seen, 1), correct / max(seen, 1)
+
+
+@mistake("evaluate_in_batches", "sums the batch means without dividing by N")
+def evaluate_in_batches_sum(model, loss_fn, X, y, batch_size):
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(X), batch_size):
+            logits = model(X[start:start + batch_size])
+            yb = y[start:start + batch_size]
+            total += loss_fn(logits, yb).item()
+            correct += (logits.argmax(dim=-1) == yb).sum().item()
+    return total, correct / len(X)
+
+
+@mistake("evaluate_in_batches", "one forward pass over everything (the lesson's evaluate)")
+def evaluate_in_batches_full_batch(model, loss_fn, X, y, batch_size):
+    with torch.no_grad():
+        logits = model(X)
+        return loss_fn(logits, y).item(), (logits.argmax(dim=-1) == y).float().mean().item()
+
+
+@mistake("evaluate_in_batches", "forgets torch.no_grad(): builds a graph per batch")
+def evaluate_in_batches_with_grad(model, loss_fn, X, y, batch_size):
+    total, correct = 0.0, 0
+    for start in range(0, len(X), batch_size):
+        logits = model(X[start:start + batch_size])
+        yb = y[start:start + batch_size]
+        total += loss_fn(logits, yb).item() * len(yb)
+        correct += (logits.argmax(dim=-1) == yb).sum().item()
+    return total / len(X), correct / len(X)
+
+
+@mistake("evaluate_in_batches", "returns tensors instead of Python floats")
+def evaluate_in_batches_tensors(model, loss_fn, X, y, batch_size):
+    total, correct = torch.tensor(0.0), torch.tensor(0)
+    with torch.no_grad():
+        for start in range(0, len(X), batch_size):
+            logits = model(X[start:start + batch_size])
+            yb = y[start:start + batch_size]
+            total = total + loss_fn(logits, yb) * len(yb)
+            correct = correct + (logits.argmax(dim=-1) == yb).sum()
+    return total / len(X), correct / len(X)
+
+
+@mistake("evaluate_in_batches", "ignores loss_fn and uses plain cross-entropy")
+def evaluate_in_batches_own_loss(model, loss_fn, X, y, batch_size):
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(X), batch_size):
+            logits = model(X[start:start + batch_size])
+            yb = y[start:start + batch_size]
+            total += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
+            correct += (logits.argmax(dim=-1) == yb).sum().item()
+    return total / len(X), correct / len(X)
 
 
 # --------------------------------------------------------------------------- #
-# next_token_pairs
+# perplexity
 # --------------------------------------------------------------------------- #
-@mistake("next_token_pairs", "one window too many: N = T - context + 1")
-def next_token_pairs_one_too_many(token_ids, context):
-    ids = np.asarray(token_ids, dtype=np.int64)
-    n = len(ids) - context + 1
-    X = np.array([ids[i:i + context] for i in range(n)], dtype=np.int64)
-    Y = np.append(ids[context:], 0).astype(np.int64)
-    return X, Y
+@mistake("perplexity", "returns a constant 1.0")
+def perplexity_constant(logits, targets):
+    return 1.0
 
 
-@mistake("next_token_pairs", "Y shifted by one: the window's last token instead of the next")
-def next_token_pairs_y_shifted(token_ids, context):
-    ids = np.asarray(token_ids, dtype=np.int64)
-    n = max(len(ids) - context, 0)
-    X = ids[np.arange(n)[:, None] + np.arange(context)[None, :]]
-    Y = ids[context - 1:context - 1 + n]
-    return X, Y
+@mistake("perplexity", "returns the cross-entropy itself, without the exp")
+def perplexity_no_exp(logits, targets):
+    return nn.functional.cross_entropy(logits.double(), targets).item()
 
 
-@mistake("next_token_pairs", "one window too few: N = T - context - 1")
-def next_token_pairs_one_too_few(token_ids, context):
-    ids = np.asarray(token_ids, dtype=np.int64)
-    n = max(len(ids) - context - 1, 0)
-    X = ids[np.arange(n)[:, None] + np.arange(context)[None, :]]
-    Y = ids[context:context + n]
-    return X, Y
+@mistake("perplexity", "exp of the SUM of negative log-probabilities")
+def perplexity_sum(logits, targets):
+    return float(torch.exp(nn.functional.cross_entropy(logits.double(), targets,
+                                                       reduction="sum")))
 
 
-@mistake("next_token_pairs", "returns Python lists instead of int64 arrays")
-def next_token_pairs_lists(token_ids, context):
-    ids = [int(t) for t in token_ids]
-    X = [ids[i:i + context] for i in range(len(ids) - context)]
-    Y = [ids[i + context] for i in range(len(ids) - context)]
-    return X, Y
+@mistake("perplexity", "arithmetic mean of 1/p instead of the geometric mean")
+def perplexity_arithmetic_mean(logits, targets):
+    probs = torch.softmax(logits.double(), dim=-1)
+    return float((1 / probs[torch.arange(len(targets)), targets]).mean())
+
+
+@mistake("perplexity", "base 2: 2 ** (cross-entropy in nats)")
+def perplexity_base_two(logits, targets):
+    return float(2 ** nn.functional.cross_entropy(logits.double(), targets))
+
+
+@mistake("perplexity", "treats the raw logits as log-probabilities (no softmax)")
+def perplexity_raw_logits(logits, targets):
+    return float(torch.exp(-logits.double()[torch.arange(len(targets)), targets].mean()))
+
+
+@mistake("perplexity", "softmax as exp(z) / sum(exp(z)): overflows for large logits")
+def perplexity_naive_softmax(logits, targets):
+    exp = torch.exp(logits)
+    probs = exp / exp.sum(dim=-1, keepdim=True)
+    return float(torch.exp(-torch.log(probs[torch.arange(len(targets)), targets]).mean()))
+
+
+@mistake("perplexity", "uses the argmax's probability instead of the target's")
+def perplexity_argmax(logits, targets):
+    log_probs = torch.log_softmax(logits.double(), dim=-1)
+    return float(torch.exp(-log_probs.max(dim=-1).values.mean()))
 
 
 # --------------------------------------------------------------------------- #
-# accuracy
+# top_k_accuracy
 # --------------------------------------------------------------------------- #
-@mistake("accuracy", "argmax over the examples (dim=0) instead of the classes")
-def accuracy_wrong_dim(logits, y):
-    return (logits.argmax(dim=0) == y).float().mean().item()
+@mistake("top_k_accuracy", "returns a constant 0.5")
+def top_k_accuracy_constant(logits, y, k):
+    return 0.5
 
 
-@mistake("accuracy", "returns the count of correct rows, not the fraction")
-def accuracy_count(logits, y):
-    return float((logits.argmax(dim=-1) == y).sum().item())
+@mistake("top_k_accuracy", "checks only the k-th best class, not all k")
+def top_k_accuracy_kth_only(logits, y, k):
+    return (logits.topk(k, dim=-1).indices[:, -1] == y).float().mean().item()
 
 
-@mistake("accuracy", "returns a tensor instead of a Python float")
-def accuracy_tensor(logits, y):
-    return (logits.argmax(dim=-1) == y).float().mean()
+@mistake("top_k_accuracy", "takes the k smallest logits")
+def top_k_accuracy_smallest(logits, y, k):
+    top = logits.topk(k, dim=-1, largest=False).indices
+    return (top == y[:, None]).any(dim=-1).float().mean().item()
 
 
-@mistake("accuracy", "compares the largest logit's value, not its index, with y")
-def accuracy_max_value(logits, y):
-    return (logits.max(dim=-1).values == y).float().mean().item()
+@mistake("top_k_accuracy", "ranks over the examples (dim=0), transposed to fit")
+def top_k_accuracy_wrong_dim(logits, y, k):
+    top = logits.topk(k, dim=0).indices.T  # [n_classes, k]
+    return (top == y[:len(top), None]).any(dim=-1).float().mean().item()
+
+
+@mistake("top_k_accuracy", "off by one: the k + 1 best")
+def top_k_accuracy_off_by_one(logits, y, k):
+    k = min(k + 1, logits.shape[-1])
+    top = logits.topk(k, dim=-1).indices
+    return (top == y[:, None]).any(dim=-1).float().mean().item()
+
+
+@mistake("top_k_accuracy", "returns the count of hits, not the fraction")
+def top_k_accuracy_count(logits, y, k):
+    top = logits.topk(k, dim=-1).indices
+    return float((top == y[:, None]).any(dim=-1).sum().item())
+
+
+@mistake("top_k_accuracy", "returns a tensor instead of a Python float")
+def top_k_accuracy_tensor(logits, y, k):
+    top = logits.topk(k, dim=-1).indices
+    return (top == y[:, None]).any(dim=-1).float().mean()
+
+
+# --------------------------------------------------------------------------- #
+# score_function_gradient
+# --------------------------------------------------------------------------- #
+def _probs_and_one_hot(logits, actions):
+    probs = torch.softmax(logits.detach().double(), dim=-1)
+    return probs, nn.functional.one_hot(actions.long(), len(probs)).double()
+
+
+@mistake("score_function_gradient", "returns zeros")
+def score_function_gradient_zeros(logits, actions, rewards):
+    return torch.zeros(len(logits))
+
+
+@mistake("score_function_gradient", "wrong sign: the gradient of the loss -r log pi")
+def score_function_gradient_loss_sign(logits, actions, rewards):
+    probs, one_hot = _probs_and_one_hot(logits, actions)
+    return -(rewards.double()[:, None] * (one_hot - probs)).mean(dim=0)
+
+
+@mistake("score_function_gradient", "sum over the samples instead of the mean")
+def score_function_gradient_sum(logits, actions, rewards):
+    probs, one_hot = _probs_and_one_hot(logits, actions)
+    return (rewards.double()[:, None] * (one_hot - probs)).sum(dim=0)
+
+
+@mistake("score_function_gradient", "one-hot alone: forgets the -pi of the softmax")
+def score_function_gradient_one_hot_only(logits, actions, rewards):
+    _, one_hot = _probs_and_one_hot(logits, actions)
+    return (rewards.double()[:, None] * one_hot).mean(dim=0)
+
+
+@mistake("score_function_gradient", "-pi alone: forgets the drawn arm's one-hot")
+def score_function_gradient_probs_only(logits, actions, rewards):
+    probs, _ = _probs_and_one_hot(logits, actions)
+    return -(rewards.double().mean() * probs)
+
+
+@mistake("score_function_gradient", "gradient of pi(a), not of log pi(a)")
+def score_function_gradient_of_prob(logits, actions, rewards):
+    probs, one_hot = _probs_and_one_hot(logits, actions)
+    drawn = probs[actions.long()][:, None]  # pi(a_i)
+    return (rewards.double()[:, None] * drawn * (one_hot - probs)).mean(dim=0)
+
+
+@mistake("score_function_gradient", "subtracts the mean reward as a baseline")
+def score_function_gradient_baseline(logits, actions, rewards):
+    probs, one_hot = _probs_and_one_hot(logits, actions)
+    centred = rewards.double() - rewards.double().mean()
+    return (centred[:, None] * (one_hot - probs)).mean(dim=0)
+
+
+@mistake("score_function_gradient", "averages per arm (divides by each arm's count)")
+def score_function_gradient_per_arm_mean(logits, actions, rewards):
+    probs, one_hot = _probs_and_one_hot(logits, actions)
+    counts = one_hot.sum(dim=0).clamp(min=1)
+    return (rewards.double()[:, None] * one_hot).sum(dim=0) / counts - (
+        rewards.double().mean() * probs)
+
+
+@mistake("score_function_gradient", "needs logits that require grad (autograd.grad on them)")
+def score_function_gradient_autograd_on_input(logits, actions, rewards):
+    log_probs = torch.log_softmax(logits, dim=-1)[actions.long()]
+    gradient, = torch.autograd.grad((rewards * log_probs).mean(), logits)
+    return gradient
+
+
+@mistake("score_function_gradient", "calls backward() through the caller's logits")
+def score_function_gradient_backward_on_input(logits, actions, rewards):
+    logits.requires_grad_(True)
+    log_probs = torch.log_softmax(logits, dim=-1)[actions.long()]
+    (rewards * log_probs).mean().backward()
+    return logits.grad.clone()
+
+
+@mistake("score_function_gradient", "centres the rewards in place (modifies the input)")
+def score_function_gradient_in_place(logits, actions, rewards):
+    probs, one_hot = _probs_and_one_hot(logits, actions)
+    estimate = (rewards.double()[:, None] * (one_hot - probs)).mean(dim=0)
+    rewards -= rewards.mean()  # meant for a baseline, never used, but the caller's data changed
+    return estimate
