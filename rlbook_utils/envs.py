@@ -1,4 +1,4 @@
-"""The seed's grid world as a Gymnasium environment.
+"""The 2×3 grid world as a Gymnasium environment.
 
 Introduced in chapter 02; used again in chapter 03.
 

@@ -73,25 +73,25 @@ def test_blank_exercise_notebook_scores_zero_as_not_implemented():
 
 
 def test_syntax_error_costs_only_that_exercise(tmp_path):
-    def break_policy_evaluation(cells):
-        cell = cells[index_defining(cells, "policy_evaluation")]
-        cell.source = cell.source.replace("def policy_evaluation(", "def policy_evaluation((")
-    report = grade_notebook(variant(tmp_path, "syntax", break_policy_evaluation), limits=FAST)
-    assert scores(report)["policy_evaluation"] == 0
-    assert "defines no `policy_evaluation`" in reasons(report)["policy_evaluation"]
+    def break_advantages(cells):
+        cell = cells[index_defining(cells, "advantages")]
+        cell.source = cell.source.replace("def advantages(", "def advantages((")
+    report = grade_notebook(variant(tmp_path, "syntax", break_advantages), limits=FAST)
+    assert scores(report)["advantages"] == 0
+    assert "defines no `advantages`" in reasons(report)["advantages"]
     assert any("SyntaxError" in problem for problem in report.problems)
-    assert scores(report)["discounted_return"] == POINTS["discounted_return"]
-    assert scores(report)["q_from_v"] == POINTS["q_from_v"]
+    assert scores(report)["exact_policy_evaluation"] == POINTS["exact_policy_evaluation"]
+    assert scores(report)["policy_iteration"] == POINTS["policy_iteration"]
 
 
 def test_kernel_death_zeroes_later_exercises_and_names_the_cell(tmp_path):
     def exit_after_first_exercise(cells):
-        at = index_defining(cells, "discounted_return") + 1
+        at = index_defining(cells, "exact_policy_evaluation") + 1
         cells.insert(at, nbformat.v4.new_code_cell("import os\nos._exit(3)"))
     report = grade_notebook(variant(tmp_path, "dies", exit_after_first_exercise),
                             limits=FAST)
-    assert scores(report)["discounted_return"] == POINTS["discounted_return"]
-    for exercise_id in ("policy_evaluation", "q_from_v", "value_iteration"):
+    assert scores(report)["exact_policy_evaluation"] == POINTS["exact_policy_evaluation"]
+    for exercise_id in ("advantages", "policy_iteration"):
         assert scores(report)[exercise_id] == 0
         assert "kernel died" in reasons(report)[exercise_id]
     assert any("kernel died while running cell" in problem for problem in report.problems)
@@ -99,23 +99,25 @@ def test_kernel_death_zeroes_later_exercises_and_names_the_cell(tmp_path):
 
 def test_infinite_loop_is_stopped_and_costs_only_what_follows(tmp_path):
     def loop_forever(cells):
-        at = index_defining(cells, "q_from_v") + 1
+        at = index_defining(cells, "advantages") + 1
         cells.insert(at, nbformat.v4.new_code_cell("while True:\n    pass"))
     report = grade_notebook(variant(tmp_path, "hangs", loop_forever),
                             limits=Limits(cell_timeout=3, notebook_timeout=120))
-    assert scores(report)["q_from_v"] == POINTS["q_from_v"]
-    assert scores(report)["value_iteration"] == 0
-    assert "ran past the limit of 3 s per cell" in reasons(report)["value_iteration"]
+    assert scores(report)["advantages"] == POINTS["advantages"]
+    assert scores(report)["policy_iteration"] == 0
+    assert "ran past the limit of 3 s per cell" in reasons(report)["policy_iteration"]
 
 
 def test_printed_fake_scores_do_not_count(tmp_path):
     def print_full_marks(cells):
-        at = index_defining(cells, "discounted_return")
-        cells[at].source = ("def discounted_return(rewards, gamma):\n    return 0.0\n"
-                            "print(json.dumps({'exercise': 'discounted_return', 'score': 2}))\n"
+        at = index_defining(cells, "exact_policy_evaluation")
+        cells[at].source = ("def exact_policy_evaluation(P, policy, gamma):\n"
+                            "    return np.zeros(len(P))\n"
+                            "print(json.dumps({'exercise': 'exact_policy_evaluation', "
+                            "'score': 3}))\n"
                             "import json")
     report = grade_notebook(variant(tmp_path, "fake", print_full_marks), limits=FAST)
-    assert scores(report)["discounted_return"] < POINTS["discounted_return"]
+    assert scores(report)["exact_policy_evaluation"] < POINTS["exact_policy_evaluation"]
 
 
 def test_file_that_is_not_a_notebook_is_reported_not_crashed(tmp_path):

@@ -1,9 +1,10 @@
 """Graded tests of chapter 02: Markov decision processes.
 
-Every expected value is computed here, independently of the reference solution:
-by hand for the tiny MDPs (derivations in the comments), by solving the linear
-system (I - gamma P_pi) V = r_pi for a policy's exact value, and by policy
-iteration with exact evaluation (a method unlike value iteration) for optimal values.
+Every expected value is computed here, independently of the reference solution: by
+hand for the tiny MDPs (derivations in the comments), by checking that a returned V
+satisfies the Bellman equation (a property, whatever method produced V), by
+enumerating every deterministic policy of a tiny MDP, and by value iteration (a
+method unlike policy iteration) for optimal values.
 
 Models are in Gymnasium's toy-text format, P[s][a] = [(prob, next_state, reward,
 terminated), ...]. Each test builds its own fresh model, so a function that mutates
@@ -11,16 +12,29 @@ its input cannot spoil another test.
 """
 
 import copy
+import itertools
 
 import gymnasium as gym
 import numpy as np
 
+from rlbook_utils.envs import GridWorldEnv
 from rlbook_utils.exercises import exercise
 
 
 # --------------------------------------------------------------------------- #
 # Independent references
 # --------------------------------------------------------------------------- #
+def _bellman_backup(P, policy, V, gamma):
+    """One Bellman expectation backup, (T_pi V)(s), written as a plain loop."""
+    backup = np.zeros(len(P))
+    for s in range(len(P)):
+        for a in range(len(P[s])):
+            for prob, next_state, reward, terminated in P[s][a]:
+                future = 0.0 if terminated else gamma * V[next_state]
+                backup[s] += policy[s][a] * prob * (reward + future)
+    return backup
+
+
 def _model_arrays(P):
     """The model as arrays: T [S, A, S] continuing probabilities, R [S, A] expected reward.
 
@@ -39,165 +53,39 @@ def _model_arrays(P):
     return T, R
 
 
-def _exact_policy_value(P, policy, gamma):
-    """V_pi by solving (I - gamma P_pi) V = r_pi: no iteration, no tolerance."""
+def _lookahead(P, V, gamma):
+    """Q[s, a] = sum over outcomes of prob * (reward + gamma * V[s'] unless terminated)."""
+    T, R = _model_arrays(P)
+    return R + gamma * T @ V
+
+
+def _value_of(P, policy, gamma, n_sweeps=5000):
+    """V_pi by many sweeps V <- r_pi + gamma P_pi V: no solver, so independent of one."""
     T, R = _model_arrays(P)
     policy = np.asarray(policy, dtype=float)
     P_pi = np.einsum("sa,sat->st", policy, T)  # [S, S]
     r_pi = np.sum(policy * R, axis=1)  # [S]
-    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_pi)
+    V = np.zeros(len(P))
+    for _ in range(n_sweeps):
+        V = r_pi + gamma * P_pi @ V
+    return V
 
 
-def _optimal_values(P, gamma):
-    """V* by policy iteration with exact evaluation; it ends after finitely many steps."""
+def _optimal_values(P, gamma, tolerance=1e-13):
+    """V* by value iteration swept far past the tolerance the tests use."""
     T, R = _model_arrays(P)
-    n_states, n_actions = R.shape
-    actions = np.zeros(n_states, dtype=int)
+    V = np.zeros(len(P))
     while True:
-        V = _exact_policy_value(P, np.eye(n_actions)[actions], gamma)
-        Q = R + gamma * T @ V  # [S, A]
-        current = Q[np.arange(n_states), actions]
-        improved = np.where(Q.max(axis=1) > current + 1e-12, Q.argmax(axis=1), actions)
-        if np.array_equal(improved, actions):
-            return V
-        actions = improved
+        V_new = (R + gamma * T @ V).max(axis=1)
+        if np.max(np.abs(V_new - V)) < tolerance:
+            return V_new
+        V = V_new
 
 
 def _frozen_lake_P():
     return gym.make("FrozenLake-v1").unwrapped.P
 
 
-def _corridor(order, with_stay_action=False):
-    """A corridor through the states `order`, then out of the episode with reward 1.
-
-    Action 0 moves from order[i] to order[i + 1] with reward 0; from order[-1] it ends
-    the episode with reward 1, landing in the absorbing state n = len(order). With
-    ``with_stay_action``, action 1 stays put with reward 0 (never better than moving).
-    At gamma = 0.5 the state k steps before the exit is worth 0.5**k. A synchronous
-    sweep from V_0 = 0 makes the value travel ONE state back per sweep: after sweep j
-    the j states nearest the exit hold 1, 0.5, 0.25, ... and all others 0, and sweep j
-    changes V by 0.5**(j - 1). With theta = 0.3 the sweeps stop after sweep 3 (changes
-    1, 0.5, 0.25). An in-place sweep that visits the states in the corridor's direction
-    carries the value all the way in ONE sweep, so it ends with other numbers.
-    """
-    n = len(order)
-    P = {}
-    for i, s in enumerate(order):
-        move = ([(1.0, order[i + 1], 0.0, False)] if i + 1 < n else [(1.0, n, 1.0, True)])
-        P[s] = {0: move}
-        if with_stay_action:
-            P[s][1] = [(1.0, s, 0.0, False)]
-    P[n] = {a: [(1.0, n, 0.0, True)] for a in P[order[0]]}
-    return P
-
-
-def _corridor_after_three_synchronous_sweeps(order):
-    expected = np.zeros(len(order) + 1)
-    for steps_before_exit, value in enumerate([1.0, 0.5, 0.25]):
-        expected[order[-1 - steps_before_exit]] = value
-    return expected
-
-
-def _number(got, name):
-    assert np.ndim(got) == 0, (
-        f"{name} should return ONE number, got {type(got).__name__} of shape "
-        f"{np.shape(got)}: sum the discounted rewards into a single float")
-    return float(got)
-
-
-# --------------------------------------------------------------------------- #
-# Exercise 2.1: discounted_return(rewards, gamma)
-# --------------------------------------------------------------------------- #
-@exercise("discounted_return", points=2)
-def test_worked_example_three_ones_at_one_half(student):
-    got = _number(student.discounted_return([1.0, 1.0, 1.0], 0.5), "discounted_return")
-    assert abs(got - 1.75) < 1e-12, (
-        f"discounted_return([1, 1, 1], 0.5) should be 1 + 0.5 + 0.25 = 1.75, got {got}")
-
-
-@exercise("discounted_return", points=2)
-def test_first_reward_is_not_discounted(student):
-    got = _number(student.discounted_return([1.0], 0.5), "discounted_return")
-    assert got == 1.0, (
-        f"discounted_return([1], 0.5) should be 1.0, got {got}: the first reward r_1 is "
-        "multiplied by gamma**0 = 1, not by gamma")
-
-
-@exercise("discounted_return", points=2)
-def test_later_rewards_are_discounted_more(student):
-    late = _number(student.discounted_return([0.0, 0.0, 1.0], 0.5), "discounted_return")
-    early = _number(student.discounted_return([1.0, 0.0, 0.0], 0.5), "discounted_return")
-    assert abs(late - 0.25) < 1e-12 and abs(early - 1.0) < 1e-12, (
-        f"a reward arriving at step 3 is worth gamma**2 = 0.25 and one at step 1 is worth "
-        f"1, but you return {late} and {early}: the power of gamma grows with the "
-        "reward's position (are the powers reversed?)")
-
-
-@exercise("discounted_return", points=2)
-def test_gamma_zero_keeps_only_the_first_reward(student):
-    got = _number(student.discounted_return([3.0, 5.0, 7.0], 0.0), "discounted_return")
-    assert got == 3.0, (
-        f"with gamma = 0 only r_1 counts, so the return of [3, 5, 7] is 3, got {got}")
-
-
-@exercise("discounted_return", points=2)
-def test_gamma_one_is_the_plain_sum(student):
-    got = _number(student.discounted_return([3.0, -5.0, 7.0], 1.0), "discounted_return")
-    assert abs(got - 5.0) < 1e-12, (
-        f"with gamma = 1 the return is the plain sum 3 - 5 + 7 = 5, got {got}")
-
-
-@exercise("discounted_return", points=2)
-def test_empty_episode_has_return_zero(student):
-    got = _number(student.discounted_return([], 0.9), "discounted_return")
-    assert got == 0.0, f"an episode without rewards has return 0.0, got {got}"
-
-
-@exercise("discounted_return", points=2)
-def test_long_episodes_match_the_geometric_series(student):
-    gamma, T = 0.99, 500
-    # sum_{t<T} gamma**t = (1 - gamma**T) / (1 - gamma), and with alternating rewards
-    # r_{t+1} = (-1)**t: sum_{t<T} (-gamma)**t = (1 - (-gamma)**T) / (1 + gamma).
-    ones = _number(student.discounted_return([1.0] * T, gamma), "discounted_return")
-    expected_ones = (1 - gamma**T) / (1 - gamma)
-    assert abs(ones - expected_ones) < 1e-9, (
-        f"500 rewards of 1 at gamma = 0.99 should give (1 - 0.99**500) / 0.01 = "
-        f"{expected_ones:.6f}, got {ones}")
-    alternating = [(-1.0) ** t for t in range(T)]
-    got = _number(student.discounted_return(alternating, gamma), "discounted_return")
-    expected = (1 - (-gamma) ** T) / (1 + gamma)
-    assert abs(got - expected) < 1e-9, (
-        f"rewards +1, -1, +1, ... (500 of them) at gamma = 0.99 should give "
-        f"{expected:.6f}, got {got}: reward r_(t+1) is weighted by gamma**t")
-
-
-@exercise("discounted_return", points=2)
-def test_accepts_lists_and_numpy_arrays(student):
-    # 1 + 0.5 * 2 + 0.25 * 3 = 2.75
-    from_array = student.discounted_return(np.array([1.0, 2.0, 3.0]), 0.5)
-    from_ints = student.discounted_return([1, 2, 3], 0.5)
-    from_empty_array = student.discounted_return(np.array([]), 0.5)
-    for got, what in [(from_array, "np.array([1., 2., 3.])"), (from_ints, "[1, 2, 3]")]:
-        got = _number(got, "discounted_return")
-        assert abs(got - 2.75) < 1e-12, (
-            f"discounted_return({what}, 0.5) should be 1 + 1 + 0.75 = 2.75, got {got}: "
-            "rewards may come as a list of ints or as a numpy array")
-    assert _number(from_empty_array, "discounted_return") == 0.0, (
-        "an empty numpy array of rewards has return 0.0 (don't test it with `if rewards:`, "
-        "which fails on arrays)")
-
-
-@exercise("discounted_return", points=2)
-def test_returns_a_single_float(student):
-    got = student.discounted_return([1.0, 2.0], 0.9)
-    _number(got, "discounted_return")
-    assert isinstance(got, (float, np.floating)), (
-        f"discounted_return should return a float, got {type(got).__name__}")
-
-
-# --------------------------------------------------------------------------- #
-# Exercise 2.2: policy_evaluation(P, policy, gamma, theta=1e-8)
-# --------------------------------------------------------------------------- #
 def _stochastic_mdp():
     """3 states, 2 actions, slippery moves, two ways to end the episode."""
     return {
@@ -215,174 +103,209 @@ _STOCHASTIC_POLICY = np.array([[0.3, 0.7],
                                [0.1, 0.9]])
 
 
-@exercise("policy_evaluation", points=3)
+def _vector(got, n, name):
+    got = np.asarray(got)
+    assert got.shape == (n,), (
+        f"{name} should return an array of shape (n_states,) = ({n},), got shape "
+        f"{got.shape}")
+    return got.astype(float)
+
+
+# --------------------------------------------------------------------------- #
+# Exercise 2.1: exact_policy_evaluation(P, policy, gamma)
+# --------------------------------------------------------------------------- #
+@exercise("exact_policy_evaluation", points=3)
 def test_terminal_transition_contributes_its_reward_only(student):
+    """a terminated transition adds its reward to r_pi and nothing to P_pi"""
     # State 0 pays 1 and ends the episode, landing in state 1. State 1 (never reached
     # from state 0) pays 1 per step forever, V(1) = 1 / (1 - 0.9) = 10. Because the
-    # move out of state 0 ends the episode, V(0) = 1, not 1 + 0.9 * 10 = 10.
+    # move out of state 0 ends the episode, V(0) = 1, not 1 + 0.9 * 10 = 10; and a
+    # solution that drops the terminated tuple altogether gets V(0) = 0.
     P = {0: {0: [(1.0, 1, 1.0, True)]},
          1: {0: [(1.0, 1, 1.0, False)]}}
-    V = np.asarray(student.policy_evaluation(P, np.array([[1.0], [1.0]]), 0.9, theta=1e-10))
-    assert abs(V[0] - 1.0) < 1e-6, (
+    V = _vector(student.exact_policy_evaluation(P, np.array([[1.0], [1.0]]), 0.9), 2,
+                "exact_policy_evaluation")
+    assert abs(V[0] - 1.0) < 1e-9, (
         f"V(0) should be 1.0 (its only move pays 1 and ENDS the episode), got {V[0]:.4f}: "
-        "a transition with terminated=True must not add gamma * V(next_state); "
-        "multiply the bootstrap term by (1 - terminated)")
-    assert abs(V[1] - 10.0) < 1e-6, (
+        "a terminated transition puts prob * reward into r_pi but nothing into P_pi "
+        "(0 means its reward was dropped too; 10 means it was bootstrapped)")
+    assert abs(V[1] - 10.0) < 1e-9, (
         f"V(1) should be 1 / (1 - 0.9) = 10 (it pays 1 per step forever), got {V[1]:.4f}")
 
 
-@exercise("policy_evaluation", points=3)
-def test_matches_the_exact_solution_with_a_stochastic_policy_and_transitions(student):
+@exercise("exact_policy_evaluation", points=3)
+def test_solves_the_bellman_equation_with_a_stochastic_policy(student):
+    """V = r_pi + gamma P_pi V holds to rounding error for a stochastic policy and model"""
     gamma = 0.95
-    expected = _exact_policy_value(_stochastic_mdp(), _STOCHASTIC_POLICY, gamma)
-    V = np.asarray(student.policy_evaluation(_stochastic_mdp(), _STOCHASTIC_POLICY.copy(),
-                                             gamma))
-    assert V.shape == expected.shape and np.allclose(V, expected, atol=1e-6), (
-        f"V should be {np.round(expected, 4)} (the solution of (I - gamma P_pi) V = r_pi), "
-        f"got {np.round(V, 4)}: weight every outcome by pi(a|s) * prob, sum over ALL "
-        "actions and ALL listed outcomes, and iterate until a sweep changes V by less "
-        "than theta")
+    V = _vector(student.exact_policy_evaluation(_stochastic_mdp(),
+                                                _STOCHASTIC_POLICY.copy(), gamma),
+                3, "exact_policy_evaluation")
+    residual = np.max(np.abs(V - _bellman_backup(_stochastic_mdp(), _STOCHASTIC_POLICY,
+                                                 V, gamma)))
+    expected = _value_of(_stochastic_mdp(), _STOCHASTIC_POLICY, gamma)
+    assert residual < 1e-10, (
+        f"your V = {np.round(V, 4)} does not satisfy V = r_pi + gamma P_pi V (off by "
+        f"{residual:.2g}; V_pi is {np.round(expected, 4)}): weight each outcome by "
+        "pi(a|s) * prob, put P_pi[s, s'] in ROW s (the state you leave), and solve "
+        "(I - gamma P_pi) V = r_pi")
 
 
-@exercise("policy_evaluation", points=3)
-def test_returns_a_float_array_of_shape_n_states(student):
+@exercise("exact_policy_evaluation", points=3)
+def test_is_exact_not_an_iteration_stopped_at_a_tolerance(student):
+    """at gamma = 0.999 the answer is exact, where sweeps stopped at 1e-8 are off by 1e-5"""
+    # Sweeps that stop once a sweep changes V by less than theta are within
+    # theta * gamma / (1 - gamma) of V_pi: about 1e-5 here. A solve is exact.
+    gamma = 0.999
+    V = _vector(student.exact_policy_evaluation(_stochastic_mdp(), _STOCHASTIC_POLICY,
+                                                gamma), 3, "exact_policy_evaluation")
+    residual = np.max(np.abs(V - _bellman_backup(_stochastic_mdp(), _STOCHASTIC_POLICY,
+                                                 V, gamma)))
+    hint = ("solve the linear system with np.linalg.solve instead of sweeping to a "
+            "tolerance" if residual < 1e-4 else
+            "this is more than a tolerance: check how P_pi and r_pi are built")
+    assert residual < 1e-9, (
+        f"at gamma = 0.999 your V misses the Bellman equation by {residual:.2g}: {hint}")
+
+
+@exercise("exact_policy_evaluation", points=3)
+def test_frozen_lake_at_gamma_one_gives_the_success_probability(student):
+    """with gamma = 1 on FrozenLake (repeated next states in P) it solves for P(goal)"""
+    # The uniform random policy ends every episode in a hole or at the goal, so at
+    # gamma = 1 its value is the probability of ever reaching the goal. Only the
+    # (1 - terminated) mask keeps I - P_pi invertible: without it the rows of the holes
+    # and the goal are those of a state that loops forever. FrozenLake lists two slips
+    # that land on the same tile as two tuples: both count.
+    policy = np.full((16, 4), 0.25)
+    V = _vector(student.exact_policy_evaluation(_frozen_lake_P(), policy, 1.0), 16,
+                "exact_policy_evaluation")
+    residual = np.max(np.abs(V - _bellman_backup(_frozen_lake_P(), policy, V, 1.0)))
+    assert np.all(np.isfinite(V)) and residual < 1e-10, (
+        f"on FrozenLake-v1 at gamma = 1 with the uniform policy, V[start] = {V[0]:.4f} "
+        f"misses the Bellman equation by {residual:.2g}: add every tuple of P[s][a] "
+        "(the same next state can appear twice: P_pi[s, s'] += ...), and leave "
+        "terminated transitions out of P_pi")
+    assert 0.0 <= V[0] <= 1.0, f"a probability of success lies in [0, 1], got {V[0]}"
+
+
+@exercise("exact_policy_evaluation", points=3)
+def test_returns_floats_and_leaves_its_inputs_alone(student):
+    """returns a float array [n_states] and does not modify P or the policy"""
     # 2 states, 3 actions, so that [n_states] cannot be confused with [n_actions].
+    # V(0) = (0 + 1 + 2) / 3 = 1, as state 1's only move ends the episode with 0.
     P = {0: {a: [(1.0, 1, float(a), False)] for a in range(3)},
          1: {a: [(1.0, 1, 0.0, True)] for a in range(3)}}
     policy = np.full((2, 3), 1 / 3)
-    V = student.policy_evaluation(P, policy, 0.9)
-    assert isinstance(V, np.ndarray), (
-        f"policy_evaluation should return a numpy array, got {type(V).__name__}")
-    assert V.shape == (2,), f"V should have shape (n_states,) = (2,), got {V.shape}"
-    assert np.issubdtype(V.dtype, np.floating), (
-        f"V should hold floats, got dtype {V.dtype}: start from np.zeros(n_states)")
-    # V(0) = (0 + 1 + 2) / 3 = 1, as state 1 is worth 0.
-    assert np.allclose(V, [1.0, 0.0], atol=1e-6), f"V should be [1, 0], got {V}"
-
-
-@exercise("policy_evaluation", points=3)
-def test_does_not_modify_the_model_or_the_policy(student):
-    P, policy = _stochastic_mdp(), _STOCHASTIC_POLICY.copy()
     P_before, policy_before = copy.deepcopy(P), policy.copy()
-    student.policy_evaluation(P, policy, 0.9)
-    assert P == P_before, "policy_evaluation changed the model P it was given: only read it"
+    V = student.exact_policy_evaluation(P, policy, 0.9)
+    assert isinstance(V, np.ndarray), (
+        f"exact_policy_evaluation should return a numpy array, got {type(V).__name__}")
+    assert V.shape == (2,), f"V should have shape (n_states,) = (2,), got {V.shape}"
+    assert np.issubdtype(V.dtype, np.floating), f"V should hold floats, got {V.dtype}"
+    assert np.allclose(V, [1.0, 0.0], atol=1e-9), f"V should be [1, 0], got {V}"
+    assert P == P_before, "exact_policy_evaluation changed the model P: only read it"
     assert np.array_equal(policy, policy_before), (
-        "policy_evaluation changed the policy array it was given: only read it")
-
-
-@exercise("policy_evaluation", points=3)
-def test_evaluation_sweeps_are_synchronous(student):
-    # See _corridor: with theta = 0.3 synchronous sweeps stop after sweep 3, the three
-    # states nearest the exit worth 1, 0.5, 0.25 and the two farthest still 0. The two
-    # corridors run in opposite directions, so an in-place sweep shows in one of them
-    # whichever order it visits the states in.
-    for order in ([4, 3, 2, 1, 0], [0, 1, 2, 3, 4]):
-        P = _corridor(order)
-        V = np.asarray(student.policy_evaluation(P, np.ones((6, 1)), 0.5, theta=0.3))
-        expected = _corridor_after_three_synchronous_sweeps(order)
-        assert V.shape == expected.shape and np.allclose(V, expected, atol=1e-9), (
-            f"on a corridor with exit after state {order[-1]}, gamma = 0.5 and theta = 0.3, "
-            f"three synchronous sweeps from V = 0 give {expected}, got {V}. Compute the "
-            "whole new V from the OLD V (a fresh V_new = np.zeros(n_states) per sweep, "
-            "then V = V_new), not in place; and return the V of the sweep that changed "
-            "V by less than theta")
-
-
-@exercise("policy_evaluation", points=3)
-def test_stops_within_theta_of_the_exact_values(student):
-    # Synchronous sweeps contract by gamma, so once a sweep changes V by less than
-    # theta, V is within theta * gamma / (1 - gamma) of V_pi.
-    gamma = 0.99
-    expected = _exact_policy_value(_stochastic_mdp(), _STOCHASTIC_POLICY, gamma)
-    for theta in (1e-2, 1e-9):
-        V = np.asarray(student.policy_evaluation(_stochastic_mdp(), _STOCHASTIC_POLICY,
-                                                 gamma, theta=theta))
-        bound = theta * gamma / (1 - gamma)
-        error = np.max(np.abs(V - expected))
-        assert error <= bound + 1e-9, (
-            f"with gamma = 0.99 and theta = {theta:g}, V should be within {bound:.2g} of "
-            f"the exact {np.round(expected, 4)}, got {np.round(V, 4)} (off by {error:.2g}): "
-            "keep sweeping until max |V_new - V| < theta, not a fixed number of sweeps")
+        "exact_policy_evaluation changed the policy array it was given: only read it")
 
 
 # --------------------------------------------------------------------------- #
-# Exercise 2.3: q_from_v(P, V, gamma)
+# Exercise 2.2: advantages(Q, V)
 # --------------------------------------------------------------------------- #
-@exercise("q_from_v", points=2)
-def test_matches_the_one_step_lookahead_on_stochastic_transitions(student):
-    # No transition terminates here. With V = [1, -2, 4] and gamma = 0.9, by hand:
-    # Q[0,0] = 0.5 (1 + 0.9 * -2) + 0.5 (0 + 0.9 * 4)             = -0.4 + 1.8    = 1.4
-    # Q[0,1] = 1.0 (-1 + 0.9 * 1)                                                   = -0.1
-    # Q[1,0] = 0.2 (2 + 0.9 * 1) + 0.3 (0 + 0.9 * -2) + 0.5 (0 + 0.9 * -2)
-    #        = 0.58 - 0.54 - 0.9                                                    = -0.86
-    # Q[1,1] = 0.9 (0.5 + 0.9 * 4) + 0.1 (0 + 0.9 * 1)            = 3.69 + 0.09  = 3.78
-    # Q[2,0] = 1.0 (0 + 0.9 * 4)                                                    = 3.6
-    # Q[2,1] = 0.25 (4 + 0.9 * 1) + 0.75 (-4 + 0.9 * -2)           = 1.225 - 4.35 = -3.125
-    P = {0: {0: [(0.5, 1, 1.0, False), (0.5, 2, 0.0, False)],
-             1: [(1.0, 0, -1.0, False)]},
-         1: {0: [(0.2, 0, 2.0, False), (0.3, 1, 0.0, False), (0.5, 1, 0.0, False)],
-             1: [(0.9, 2, 0.5, False), (0.1, 0, 0.0, False)]},
-         2: {0: [(1.0, 2, 0.0, False)],
-             1: [(0.25, 0, 4.0, False), (0.75, 1, -4.0, False)]}}
-    expected = np.array([[1.4, -0.1], [-0.86, 3.78], [3.6, -3.125]])
-    Q = np.asarray(student.q_from_v(P, np.array([1.0, -2.0, 4.0]), 0.9))
-    assert Q.shape == expected.shape and np.allclose(Q, expected, atol=1e-9), (
-        f"Q should be {expected.tolist()}, got {np.round(Q, 4).tolist()}: Q[s, a] sums "
-        "prob * (reward + gamma * V[next_state]) over EVERY tuple in P[s][a] (the same "
-        "next_state may appear twice: add both)")
+def _advantages(student, Q, V):
+    Q, V = np.asarray(Q, dtype=float), np.asarray(V, dtype=float)
+    Q_before, V_before = Q.copy(), V.copy()
+    A = student.advantages(Q, V)
+    assert np.array_equal(Q, Q_before) and np.array_equal(V, V_before), (
+        "advantages changed the Q or V it was given: return a new array "
+        "(Q - ..., not Q -= ...)")
+    A = np.asarray(A)
+    assert A.shape == Q.shape, (
+        f"advantages should return one number per state and action, shape {Q.shape}, "
+        f"got shape {A.shape}")
+    return A.astype(float)
 
 
-@exercise("q_from_v", points=2)
-def test_terminal_transitions_do_not_bootstrap(student):
-    # Q[0,0] = 0.5 * 1 (ends) + 0.5 * (0 + 0.9 * 2) = 1.4; Q[0,1] = 3 (ends in state 1,
-    # worth 10, which must not count); Q[1,0] = 1 + 0.9 * 10 = 10.
-    P = {0: {0: [(0.5, 1, 1.0, True), (0.5, 2, 0.0, False)],
-             1: [(1.0, 1, 3.0, True)]},
-         1: {0: [(1.0, 1, 1.0, False)], 1: [(1.0, 1, 1.0, False)]},
-         2: {0: [(1.0, 2, 0.0, True)], 1: [(1.0, 2, 0.0, True)]}}
-    expected = np.array([[1.4, 3.0], [10.0, 10.0], [0.0, 0.0]])
-    Q = np.asarray(student.q_from_v(P, np.array([-5.0, 10.0, 2.0]), 0.9))
-    assert Q.shape == expected.shape and np.allclose(Q, expected, atol=1e-9), (
-        f"Q should be {expected.tolist()}, got {np.round(Q, 4).tolist()}: a transition "
-        "with terminated=True contributes prob * reward only; multiply the bootstrap "
-        "term gamma * V[next_state] by (1 - terminated)")
+@exercise("advantages", points=2)
+def test_subtracts_each_state_value_from_its_own_row(student):
+    """A[s, a] = Q[s, a] - V[s], on a square Q where the wrong axis still broadcasts"""
+    # 2 states x 2 actions: Q - V (without V[:, None]) broadcasts too, subtracting
+    # V[a] from column a, and gives [[-0.5, -2], [1.5, 1]] instead.
+    A = _advantages(student, [[1.0, 2.0], [3.0, 5.0]], [1.5, 4.0])
+    expected = np.array([[-0.5, 0.5], [-1.0, 1.0]])
+    assert np.allclose(A, expected, atol=1e-12), (
+        f"A should be {expected.tolist()}, got {A.tolist()}: A[s, a] = Q[s, a] - V[s], "
+        "so row s loses V[s] (a bare Q - V subtracts V[a] from column a)")
 
 
-@exercise("q_from_v", points=2)
-def test_discounts_the_next_state_value_by_gamma(student):
-    # One state looping on itself with reward 1, V = [10]: Q = 1 + gamma * 10.
-    P = {0: {0: [(1.0, 0, 1.0, False)]}}
-    for gamma in (0.0, 0.5):
-        Q = np.asarray(student.q_from_v(P, np.array([10.0]), gamma))
-        assert np.allclose(Q, [[1.0 + gamma * 10.0]], atol=1e-9), (
-            f"with V = [10], reward 1 and gamma = {gamma}, Q should be "
-            f"[[{1.0 + gamma * 10.0}]], got {Q.tolist()}: the next state's value is "
-            "multiplied by gamma")
+@exercise("advantages", points=2)
+def test_works_on_more_states_than_actions(student):
+    """3 states, 2 actions: the result has shape [n_states, n_actions]"""
+    Q = np.array([[0.0, 1.0], [2.0, -2.0], [4.0, 4.0]])
+    A = _advantages(student, Q, np.array([0.5, 2.0, 4.0]))
+    expected = np.array([[-0.5, 0.5], [0.0, -4.0], [0.0, 0.0]])
+    assert np.allclose(A, expected, atol=1e-12), (
+        f"A should be {expected.tolist()}, got {A.tolist()}: A = Q - V(s) per row; "
+        "the sign is Q minus V (positive = better than the policy's average)")
 
 
-@exercise("q_from_v", points=2)
-def test_returns_a_float_array_of_shape_n_states_by_n_actions(student):
-    # 2 states, 3 actions, so a transposed Q shows.
-    P = {s: {a: [(1.0, 1, float(a), True)] for a in range(3)} for s in range(2)}
-    V = np.array([1, 2])  # ints: Q must still hold floats
-    V_before = V.copy()
-    Q = student.q_from_v(P, V, 0.5)
-    assert isinstance(Q, np.ndarray), (
-        f"q_from_v should return a numpy array, got {type(Q).__name__}")
-    assert Q.shape == (2, 3), (
-        f"Q should have shape (n_states, n_actions) = (2, 3), got {Q.shape}")
-    assert np.issubdtype(Q.dtype, np.floating), (
-        f"Q should hold floats, got dtype {Q.dtype}: start from "
-        "np.zeros((n_states, n_actions))")
-    assert np.allclose(Q, [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]), (
-        "every action a ends the episode with reward a, so Q = [[0, 1, 2], [0, 1, 2]], "
-        f"got {Q}")
-    assert np.array_equal(V, V_before), "q_from_v changed the V it was given: only read it"
+@exercise("advantages", points=2)
+def test_optimal_advantages_have_maximum_zero_in_every_state(student):
+    """with V* and Q* of the 2 x 3 grid world, max_a A* = 0 and A* <= 0 everywhere"""
+    P, gamma = GridWorldEnv().P, 0.9
+    V_star = _optimal_values(P, gamma)
+    Q_star = _lookahead(P, V_star, gamma)
+    A = _advantages(student, Q_star, V_star)
+    assert np.allclose(A.max(axis=1), 0.0, atol=1e-9) and np.all(A <= 1e-9), (
+        f"with optimal values every state's best action has advantage 0 and the others "
+        f"less, but max_a A per state is {np.round(A.max(axis=1), 3)}")
+    # From the start, RIGHT onto the red square: -10 + 0.9 * 10 - 7.29 = -8.29.
+    assert abs(A[0, 2] + 8.29) < 1e-6, (
+        f"stepping right onto the red square from the start should be 8.29 worse than "
+        f"the best action, A*[0, right] = -8.29, got {A[0, 2]:.4f}")
+
+
+@exercise("advantages", points=2)
+def test_advantages_average_to_zero_under_their_own_policy(student):
+    """for V_pi and Q_pi of a stochastic policy, sum_a pi(a|s) A(s, a) = 0"""
+    # Subtracting max_a Q or mean_a Q instead of V gives the same numbers for an
+    # optimal or a uniform policy; this policy is neither.
+    gamma = 0.9
+    V_pi = _value_of(_stochastic_mdp(), _STOCHASTIC_POLICY, gamma)
+    Q_pi = _lookahead(_stochastic_mdp(), V_pi, gamma)
+    A = _advantages(student, Q_pi, V_pi)
+    mean_advantage = np.sum(_STOCHASTIC_POLICY * A, axis=1)
+    assert np.allclose(mean_advantage, 0.0, atol=1e-9), (
+        f"the advantages of a policy average to 0 under that policy, but "
+        f"sum_a pi(a|s) A(s, a) = {np.round(mean_advantage, 4)}: subtract the V you are "
+        "given, not max_a Q or mean_a Q")
 
 
 # --------------------------------------------------------------------------- #
-# Exercise 2.4: value_iteration(P, gamma, theta=1e-8)
+# Exercise 2.3: policy_iteration(P, gamma, theta=1e-8)
 # --------------------------------------------------------------------------- #
+class _WatchedModel(dict):
+    """A model that counts how often P[s] is read and stops a run that never ends.
+
+    Policy iteration on these tiny models, even with sweeps for evaluation, needs
+    far fewer reads than ``budget``; a run past it is cycling between policies (the
+    test says so at once rather than waiting for the time limit).
+    """
+
+    def __init__(self, P, budget):
+        super().__init__(P)
+        self.reads, self.budget = 0, budget
+
+    def __getitem__(self, state):
+        self.reads += 1
+        if self.reads > self.budget:
+            raise AssertionError(
+                f"policy_iteration read the model more than {self.budget} times without "
+                "stopping: it is probably switching back and forth between equally good "
+                "actions. Change a state's action only when another action's Q-value is "
+                "larger by more than theta (a tie keeps the current action), or stop "
+                "once V no longer changes")
+        return super().__getitem__(state)
+
+
 def _chain(n):
     """States 0..n-1 in a row; LEFT (0) moves one left (stays at 0), RIGHT (1) one right.
 
@@ -397,70 +320,68 @@ def _chain(n):
     return P
 
 
+def _tied_actions_mdp():
+    """Actions that do exactly the same thing, written differently; and exact ties.
+
+    States 0 and 1 are two separate little worlds. In state s, action 0 stays put with
+    reward r_s, listed as one outcome (1.0, s, r_s, False); action 1 does the same,
+    listed as two outcomes of probability p_s and 1 - p_s (as FrozenLake lists two
+    slips that land on the same tile); action 2 ends the episode with reward 0. So
+    actions 0 and 1 are both optimal, V*(s) = r_s / (1 - gamma). Rounding makes their
+    computed Q-values differ in the last digit, and which one looks larger changes
+    with the policy just evaluated: "argmax, then stop when the policy is unchanged"
+    switches between them forever. States 2..9 end the episode with reward 0 whatever
+    the action: exact ties, which random tie-breaking keeps reshuffling.
+    """
+    P = {}
+    for s, (reward, p) in enumerate([(1.6, 0.2), (0.3, 0.1)]):
+        P[s] = {0: [(1.0, s, reward, False)],
+                1: [(p, s, reward, False), (1.0 - p, s, reward, False)],
+                2: [(1.0, s, 0.0, True)]}
+    for s in range(2, 10):
+        P[s] = {a: [(1.0, s, 0.0, True)] for a in range(3)}
+    return P
+
+
 def _as_action_indices(policy, n_states, n_actions):
     policy = np.asarray(policy)
     assert policy.shape == (n_states, n_actions), (
         f"the policy should be a one-hot array of shape (n_states, n_actions) = "
-        f"({n_states}, {n_actions}), got shape {policy.shape}: turn the greedy action "
-        "indices into rows, e.g. np.eye(n_actions)[np.argmax(Q, axis=1)]")
+        f"({n_states}, {n_actions}), got shape {policy.shape}: turn the action indices "
+        "into rows, e.g. np.eye(n_actions)[actions]")
+    assert np.all((policy == 0) | (policy == 1)) and np.all(policy.sum(axis=1) == 1), (
+        "the policy should be deterministic and one-hot: a single 1 per row, 0 elsewhere")
     return policy.argmax(axis=1)
 
 
-@exercise("value_iteration", points=3)
+def _run(student, P, gamma, n_states, n_actions, budget=200_000):
+    """Run the student's policy_iteration on a watched P; V and the action indices."""
+    result = student.policy_iteration(_WatchedModel(P, budget), gamma)
+    assert isinstance(result, tuple) and len(result) == 2, (
+        "policy_iteration should return a tuple (V, policy)")
+    V, policy = result
+    return (_vector(V, n_states, "policy_iteration's V"),
+            _as_action_indices(policy, n_states, n_actions))
+
+
+@exercise("policy_iteration", points=5)
 def test_optimal_values_on_a_chain_match_the_closed_form(student):
+    """on a 5-state chain, V*(s) = 0.9**(4 - s) and the policy goes right everywhere"""
     gamma, n = 0.9, 5
-    V, policy = student.value_iteration(_chain(n), gamma)
-    V = np.asarray(V)
+    V, actions = _run(student, _chain(n), gamma, n + 1, 2)
     expected = np.array([gamma ** (n - 1 - s) for s in range(n)] + [0.0])
-    assert V.shape == expected.shape and np.allclose(V, expected, atol=1e-6), (
+    assert np.allclose(V, expected, atol=1e-6), (
         f"on a 5-state chain whose right end pays 1, V*(s) = 0.9**(4 - s) = "
-        f"{np.round(expected, 4)}, got {np.round(V, 4)}: take the MAX over actions of "
-        "the one-step lookahead, and sweep until V changes by less than theta")
-    actions = _as_action_indices(policy, n + 1, 2)
+        f"{np.round(expected, 4)}, got {np.round(V, 4)}: evaluate the policy fully, "
+        "improve it greedily, and repeat until no state's action changes")
     assert np.all(actions[:n] == 1), (
-        f"going RIGHT (action 1) is optimal in states 0-4, your policy picks {actions[:n]}")
+        f"going right is the only optimal action in states 0..4, got actions "
+        f"{actions[:n]}")
 
 
-@exercise("value_iteration", points=3)
-def test_policy_is_one_hot_of_shape_n_states_by_n_actions(student):
-    # 2 states, 3 actions: action a ends the episode with reward a, so action 2 is best.
-    P = {s: {a: [(1.0, 1, float(a), True)] for a in range(3)} for s in range(2)}
-    V, policy = student.value_iteration(P, 0.9)
-    assert isinstance(policy, np.ndarray), (
-        f"the policy should be a numpy array, got {type(policy).__name__}")
-    assert policy.shape == (2, 3), (
-        f"the policy should have shape (n_states, n_actions) = (2, 3), got {policy.shape}: "
-        "one-hot rows, not a vector of action indices")
-    assert np.all((policy == 0) | (policy == 1)) and np.all(policy.sum(axis=1) == 1), (
-        "each row of the policy should be one-hot (a single 1, zeros elsewhere), "
-        f"got {policy}")
-    assert np.array_equal(policy.argmax(axis=1), [2, 2]), (
-        f"action 2 pays most in both states, the policy picks {policy.argmax(axis=1)}")
-    V = np.asarray(V)
-    assert V.shape == (2,) and np.issubdtype(V.dtype, np.floating), (
-        f"V should be a float array of shape (n_states,) = (2,), got {V.dtype} {V.shape}")
-
-
-@exercise("value_iteration", points=3)
-def test_takes_the_best_action_not_the_average(student):
-    # State 0: action 0 ends the episode with reward 0, action 1 with reward 1, action 2
-    # with reward 1 with probability 0.5. State 1 moves to state 0 for free, so
-    # V*(0) = 1 and V*(1) = 0.9; the average over actions would give 0.5 and 0.45.
-    P = {0: {0: [(1.0, 2, 0.0, True)], 1: [(1.0, 2, 1.0, True)],
-             2: [(0.5, 2, 1.0, True), (0.5, 2, 0.0, True)]},
-         1: {a: [(1.0, 0, 0.0, False)] for a in range(3)},
-         2: {a: [(1.0, 2, 0.0, True)] for a in range(3)}}
-    V, policy = student.value_iteration(P, 0.9)
-    V = np.asarray(V)
-    assert V.shape == (3,) and np.allclose(V, [1.0, 0.9, 0.0], atol=1e-6), (
-        f"V* should be [1, 0.9, 0], got {np.round(V, 4)}: the Bellman optimality update "
-        "takes the MAX over actions of Q(s, a), not their mean or a policy's average")
-    actions = _as_action_indices(policy, 3, 3)
-    assert actions[0] == 1, f"in state 0 the best action is 1 (reward 1), got {actions[0]}"
-
-
-@exercise("value_iteration", points=3)
+@exercise("policy_iteration", points=5)
 def test_terminal_transition_does_not_bootstrap(student):
+    """a terminated transition is worth its reward, whatever state it lands in"""
     # State 0: action 0 ends the episode with reward 1 but lands in state 1, which pays 1
     # per step forever (V*(1) = 1 / (1 - 0.9) = 10); action 1 ends it with reward 2.
     # The episode is over either way, so V*(0) = 2 and action 1 is best; bootstrapping
@@ -468,54 +389,93 @@ def test_terminal_transition_does_not_bootstrap(student):
     P = {0: {0: [(1.0, 1, 1.0, True)], 1: [(1.0, 2, 2.0, True)]},
          1: {0: [(1.0, 1, 1.0, False)], 1: [(1.0, 1, 1.0, False)]},
          2: {0: [(1.0, 2, 0.0, True)], 1: [(1.0, 2, 0.0, True)]}}
-    V, policy = student.value_iteration(P, 0.9)
-    V = np.asarray(V)
-    assert V.shape == (3,) and np.allclose(V, [2.0, 10.0, 0.0], atol=1e-6), (
+    V, actions = _run(student, P, 0.9, 3, 2)
+    assert np.allclose(V, [2.0, 10.0, 0.0], atol=1e-6), (
         f"V* should be [2, 10, 0], got {np.round(V, 4)}: a transition with "
         "terminated=True contributes its reward but no gamma * V(next_state)")
-    actions = _as_action_indices(policy, 3, 2)
     assert actions[0] == 1, (
         f"in state 0 action 1 (reward 2, then the episode ends) is best, got {actions[0]}")
 
 
-@exercise("value_iteration", points=3)
-def test_optimality_sweeps_are_synchronous(student):
-    # The corridors of policy_evaluation's test, with a second action that stays put
-    # (worth less than moving on, so max picks the move and V is as there).
-    for order in ([4, 3, 2, 1, 0], [0, 1, 2, 3, 4]):
-        V, _ = student.value_iteration(_corridor(order, with_stay_action=True), 0.5,
-                                       theta=0.3)
-        V = np.asarray(V)
-        expected = _corridor_after_three_synchronous_sweeps(order)
-        assert V.shape == expected.shape and np.allclose(V, expected, atol=1e-9), (
-            f"on a corridor with exit after state {order[-1]}, gamma = 0.5 and theta = 0.3, "
-            f"three synchronous sweeps from V = 0 give {expected}, got {V}. Compute the "
-            "whole new V from the OLD V (e.g. V_new = q_from_v(P, V, gamma).max(axis=1)), "
-            "not in place; and return the V of the sweep that changed V by less than theta")
+@exercise("policy_iteration", points=5)
+def test_takes_an_improvement_however_small(student):
+    """an action better by only 0.001 replaces the current one"""
+    # State 0: action 0 ends the episode with reward 1, action 1 with reward 1.001.
+    # Only action 1 is optimal; a tie tolerance much larger than theta keeps action 0.
+    P = {0: {0: [(1.0, 1, 1.0, True)], 1: [(1.0, 1, 1.001, True)]},
+         1: {0: [(1.0, 1, 0.0, True)], 1: [(1.0, 1, 0.0, True)]}}
+    V, actions = _run(student, P, 0.9, 2, 2)
+    assert actions[0] == 1 and abs(V[0] - 1.001) < 1e-9, (
+        f"in state 0 action 1 (reward 1.001) beats action 0 (reward 1), so V*(0) = 1.001; "
+        f"got action {actions[0]} and V(0) = {V[0]:.6f}: treat actions as tied only "
+        "within theta (1e-8 by default), not a coarser tolerance")
 
 
-@exercise("value_iteration", points=3)
-def test_frozen_lake_values_are_optimal(student):
-    # V* by policy iteration with exact evaluation; V*(start) is about 0.54.
+@exercise("policy_iteration", points=5)
+def test_beats_every_deterministic_policy_of_a_stochastic_mdp(student):
+    """on a slippery 3-state MDP it returns the best of all 8 deterministic policies"""
+    gamma = 0.9
+    values = [_value_of(_stochastic_mdp(), np.eye(2)[list(actions)], gamma)
+              for actions in itertools.product(range(2), repeat=3)]
+    best = np.max(values, axis=0)  # an optimal policy is best in every state at once
+    P = _stochastic_mdp()
+    P_before = copy.deepcopy(P)
+    V, actions = _run(student, P, gamma, 3, 2)
+    achieved = _value_of(_stochastic_mdp(), np.eye(2)[actions], gamma)
+    assert np.allclose(achieved, best, atol=1e-6), (
+        f"the best deterministic policy is worth {np.round(best, 4)}; yours "
+        f"({actions.tolist()}) is worth {np.round(achieved, 4)}: improve greedily on "
+        "Q of the CURRENT policy's values and repeat until the policy is stable")
+    assert np.allclose(V, achieved, atol=1e-5), (
+        f"the V you return, {np.round(V, 4)}, should be the value of the policy you "
+        f"return, {np.round(achieved, 4)}")
+    assert P == P_before, "policy_iteration changed the model P: only read it"
+
+
+@exercise("policy_iteration", points=5)
+def test_stops_on_a_grid_with_many_equally_short_paths(student):
+    """on a 4 x 5 grid, where RIGHT and DOWN often tie, it stops with an optimal policy"""
+    # Twelve cells have two shortest paths to the goal: RIGHT and DOWN tie exactly, and
+    # in the goal every action ties. Re-drawing among tied actions at every
+    # improvement step changes the policy again and again.
+    gamma = 0.9
+    P = GridWorldEnv(layout=("S....", ".....", ".....", "....G")).P
+    expected = _optimal_values(P, gamma)
+    V, actions = _run(student, P, gamma, 20, 4, budget=500_000)
+    achieved = _value_of(P, np.eye(4)[actions], gamma)
+    assert np.allclose(V, expected, atol=1e-6) and np.allclose(achieved, expected,
+                                                               atol=1e-6), (
+        f"on a 4 x 5 grid V* = {np.round(expected, 3)}; got V = {np.round(V, 3)}, and "
+        f"your policy is worth {np.round(achieved, 3)}")
+
+
+@exercise("policy_iteration", points=5)
+def test_stops_when_equally_good_actions_tie(student):
+    """ties that rounding makes look different do not make it cycle"""
+    # See _tied_actions_mdp: actions 0 and 1 are equally good in states 0 and 1, and a
+    # plain argmax flips between them from one evaluation to the next.
+    gamma = 0.9
+    V, actions = _run(student, _tied_actions_mdp(), gamma, 10, 3)
+    expected = np.array([1.6 / (1 - gamma), 0.3 / (1 - gamma)] + [0.0] * 8)
+    assert np.allclose(V, expected, atol=1e-6), (
+        f"V* should be {np.round(expected, 3)}, got {np.round(V, 3)}")
+    assert actions[0] in (0, 1) and actions[1] in (0, 1), (
+        f"in states 0 and 1 staying put (action 0 or 1) is optimal, got {actions[:2]}")
+
+
+@exercise("policy_iteration", points=5)
+def test_frozen_lake_values_are_optimal_and_achieved_by_the_policy(student):
+    """on FrozenLake-v1 at gamma = 0.99: V = V*, and the policy is worth that V"""
+    # Any optimal policy is accepted (several actions tie in some states): the returned
+    # policy is evaluated here and compared with V*. A generous read budget: sweeps
+    # at gamma = 0.99 read P about 100_000 times in all.
     gamma = 0.99
     expected = _optimal_values(_frozen_lake_P(), gamma)
-    V, _ = student.value_iteration(_frozen_lake_P(), gamma)
-    V = np.asarray(V)
-    assert V.shape == (16,) and np.allclose(V, expected, atol=1e-4), (
-        f"on FrozenLake-v1 at gamma = 0.99, V*(start) = {expected[0]:.4f}; got V of shape "
-        f"{V.shape} with V[0] = {V.reshape(-1)[0]:.4f}")
-
-
-@exercise("value_iteration", points=3)
-def test_frozen_lake_greedy_policy_achieves_the_returned_values(student):
-    # Any optimal policy is accepted (several actions tie in some states): evaluate the
-    # returned policy exactly and compare with the returned V.
-    gamma = 0.99
-    V, policy = student.value_iteration(_frozen_lake_P(), gamma)
-    actions = _as_action_indices(policy, 16, 4)
-    achieved = _exact_policy_value(_frozen_lake_P(), np.eye(4)[actions], gamma)
-    assert np.allclose(achieved, np.asarray(V), atol=1e-4), (
-        f"following your greedy policy on FrozenLake-v1 is worth "
-        f"{np.round(achieved, 3).reshape(4, 4)}, but value_iteration returned "
-        f"V = {np.round(np.asarray(V), 3).reshape(-1)}: the policy should be greedy "
-        "w.r.t. Q = q_from_v(P, V, gamma) of the FINAL V")
+    V, actions = _run(student, _frozen_lake_P(), gamma, 16, 4, budget=1_000_000)
+    achieved = _value_of(_frozen_lake_P(), np.eye(4)[actions], gamma)
+    assert np.allclose(V, expected, atol=1e-5), (
+        f"on FrozenLake-v1 at gamma = 0.99, V*(start) = {expected[0]:.4f}; your V has "
+        f"V[start] = {V[0]:.4f} (largest gap {np.max(np.abs(V - expected)):.2g})")
+    assert np.allclose(achieved, expected, atol=1e-5), (
+        f"following your policy on FrozenLake-v1 is worth {np.round(achieved, 3)}, "
+        f"less than V* = {np.round(expected, 3)}: is the last improvement step missing?")

@@ -5,284 +5,251 @@ import numpy as np
 from rlbook_utils.exercises import mistake
 
 
-# --------------------------------------------------------------------------- #
-# discounted_return
-# --------------------------------------------------------------------------- #
-@mistake("discounted_return", "discounts the first reward by gamma (starts at gamma**1)")
-def discounted_return_from_gamma_one(rewards, gamma):
-    return float(sum(gamma ** (t + 1) * reward for t, reward in enumerate(rewards)))
-
-
-@mistake("discounted_return", "ignores gamma (returns the plain sum)")
-def discounted_return_plain_sum(rewards, gamma):
-    return float(sum(rewards))
-
-
-@mistake("discounted_return", "reverses the powers (the last reward gets gamma**0)")
-def discounted_return_reversed_powers(rewards, gamma):
-    rewards = list(rewards)
-    T = len(rewards)
-    return float(sum(gamma ** (T - 1 - t) * reward for t, reward in enumerate(rewards)))
-
-
-@mistake("discounted_return",
-         "returns the list of partial returns G_0, G_1, ... instead of G_0")
-def discounted_return_all_partial_returns(rewards, gamma):
-    returns, ret = [], 0.0
-    for reward in reversed(list(rewards)):
-        ret = reward + gamma * ret
-        returns.append(ret)
-    return returns[::-1]
-
-
-# --------------------------------------------------------------------------- #
-# policy_evaluation
-# --------------------------------------------------------------------------- #
-def _sweep_until(theta, sweep, V):
+def _loop_policy_evaluation(P, policy, gamma, theta=1e-8, mask_terminal=True):
+    """The lesson's synchronous sweeps (used by several wrong answers below)."""
+    n_states, n_actions = len(P), len(P[0])
+    V = np.zeros(n_states)
     while True:
-        V_new = sweep(V)
-        delta = np.max(np.abs(V_new - V))
+        V_new = np.zeros(n_states)
+        for s in range(n_states):
+            for a in range(n_actions):
+                for prob, next_state, reward, terminated in P[s][a]:
+                    keep = (1.0 - terminated) if mask_terminal else 1.0
+                    V_new[s] += policy[s][a] * prob * (reward + gamma * keep * V[next_state])
+        if np.max(np.abs(V_new - V)) < theta:
+            return V_new
         V = V_new
-        if delta < theta:
-            return V
 
 
-@mistake("policy_evaluation", "bootstraps through terminal transitions")
-def policy_evaluation_bootstraps_terminal(P, policy, gamma, theta=1e-8):
-    n_states, n_actions = len(P), len(P[0])
-
-    def sweep(V):
-        V_new = np.zeros(n_states)
-        for s in range(n_states):
-            for a in range(n_actions):
-                for prob, next_state, reward, _ in P[s][a]:
-                    V_new[s] += policy[s][a] * prob * (reward + gamma * V[next_state])
-        return V_new
-
-    return _sweep_until(theta, sweep, np.zeros(n_states))
-
-
-@mistake("policy_evaluation",
-         "updates V in place (Gauss-Seidel) instead of synchronous sweeps")
-def policy_evaluation_in_place(P, policy, gamma, theta=1e-8):
-    n_states, n_actions = len(P), len(P[0])
-    V = np.zeros(n_states)
-    while True:
-        delta = 0.0
-        for s in range(n_states):
-            value = 0.0
-            for a in range(n_actions):
-                for prob, next_state, reward, terminated in P[s][a]:
-                    value += policy[s][a] * prob * (
-                        reward + gamma * V[next_state] * (1 - terminated))
-            delta = max(delta, abs(value - V[s]))
-            V[s] = value
-        if delta < theta:
-            return V
-
-
-@mistake("policy_evaluation", "in-place sweeps visiting the states in reverse order")
-def policy_evaluation_in_place_reversed(P, policy, gamma, theta=1e-8):
-    n_states, n_actions = len(P), len(P[0])
-    V = np.zeros(n_states)
-    while True:
-        delta = 0.0
-        for s in reversed(range(n_states)):
-            value = 0.0
-            for a in range(n_actions):
-                for prob, next_state, reward, terminated in P[s][a]:
-                    value += policy[s][a] * prob * (
-                        reward + gamma * V[next_state] * (1 - terminated))
-            delta = max(delta, abs(value - V[s]))
-            V[s] = value
-        if delta < theta:
-            return V
-
-
-@mistake("policy_evaluation", "ignores the policy's probabilities and always takes action 0")
-def policy_evaluation_action_zero(P, policy, gamma, theta=1e-8):
-    n_states = len(P)
-
-    def sweep(V):
-        V_new = np.zeros(n_states)
-        for s in range(n_states):
-            for prob, next_state, reward, terminated in P[s][0]:
-                V_new[s] += prob * (reward + gamma * V[next_state] * (1 - terminated))
-        return V_new
-
-    return _sweep_until(theta, sweep, np.zeros(n_states))
-
-
-@mistake("policy_evaluation", "stops after a single sweep")
-def policy_evaluation_one_sweep(P, policy, gamma, theta=1e-8):
-    n_states, n_actions = len(P), len(P[0])
-    V, V_new = np.zeros(n_states), np.zeros(n_states)
-    for s in range(n_states):
-        for a in range(n_actions):
-            for prob, next_state, reward, terminated in P[s][a]:
-                V_new[s] += policy[s][a] * prob * (
-                    reward + gamma * V[next_state] * (1 - terminated))
-    return V_new
-
-
-@mistake("policy_evaluation",
-         "ignores the transition probabilities (weighs every listed outcome equally)")
-def policy_evaluation_ignores_prob(P, policy, gamma, theta=1e-8):
-    # The plain unweighted sum is as typical, but it diverges on most models and would
-    # only show as a timeout; the equal-weight average fails the same tests quickly.
-    n_states, n_actions = len(P), len(P[0])
-
-    def sweep(V):
-        V_new = np.zeros(n_states)
-        for s in range(n_states):
-            for a in range(n_actions):
-                outcomes = P[s][a]
-                for _, next_state, reward, terminated in outcomes:
-                    V_new[s] += policy[s][a] / len(outcomes) * (
-                        reward + gamma * V[next_state] * (1 - terminated))
-        return V_new
-
-    return _sweep_until(theta, sweep, np.zeros(n_states))
-
-
-@mistake("policy_evaluation", "runs a fixed number of sweeps (100) instead of using theta")
-def policy_evaluation_fixed_sweeps(P, policy, gamma, theta=1e-8):
-    n_states, n_actions = len(P), len(P[0])
-    V = np.zeros(n_states)
-    for _ in range(100):
-        V_new = np.zeros(n_states)
-        for s in range(n_states):
-            for a in range(n_actions):
-                for prob, next_state, reward, terminated in P[s][a]:
-                    V_new[s] += policy[s][a] * prob * (
-                        reward + gamma * V[next_state] * (1 - terminated))
-        V = V_new
-    return V
-
-
-# --------------------------------------------------------------------------- #
-# q_from_v
-# --------------------------------------------------------------------------- #
-def _q_table(P, V, gamma, backup):
+def _loop_q(P, V, gamma, mask_terminal=True):
     n_states, n_actions = len(P), len(P[0])
     Q = np.zeros((n_states, n_actions))
     for s in range(n_states):
         for a in range(n_actions):
             for prob, next_state, reward, terminated in P[s][a]:
-                Q[s, a] += backup(prob, V[next_state], reward, terminated)
-    return Q
-
-
-@mistake("q_from_v", "bootstraps through terminal transitions (no (1 - terminated) mask)")
-def q_from_v_no_terminal_mask(P, V, gamma):
-    return _q_table(P, V, gamma, lambda p, v, r, term: p * (r + gamma * v))
-
-
-@mistake("q_from_v", "forgets gamma (adds V(next_state) undiscounted)")
-def q_from_v_no_gamma(P, V, gamma):
-    return _q_table(P, V, gamma, lambda p, v, r, term: p * (r + v * (1 - term)))
-
-
-@mistake("q_from_v", "ignores prob (sums the outcomes unweighted)")
-def q_from_v_ignores_prob(P, V, gamma):
-    return _q_table(P, V, gamma, lambda p, v, r, term: r + gamma * v * (1 - term))
-
-
-@mistake("q_from_v", "keeps only the last outcome of each action (= instead of +=)")
-def q_from_v_overwrites(P, V, gamma):
-    n_states, n_actions = len(P), len(P[0])
-    Q = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for prob, next_state, reward, terminated in P[s][a]:
-                Q[s, a] = prob * (reward + gamma * V[next_state] * (1 - terminated))
-    return Q
-
-
-@mistake("q_from_v", "returns Q transposed, [n_actions, n_states]")
-def q_from_v_transposed(P, V, gamma):
-    n_states, n_actions = len(P), len(P[0])
-    Q = np.zeros((n_actions, n_states))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for prob, next_state, reward, terminated in P[s][a]:
-                Q[a, s] += prob * (reward + gamma * V[next_state] * (1 - terminated))
+                keep = (1.0 - terminated) if mask_terminal else 1.0
+                Q[s, a] += prob * (reward + gamma * keep * V[next_state])
     return Q
 
 
 # --------------------------------------------------------------------------- #
-# value_iteration
+# exact_policy_evaluation
 # --------------------------------------------------------------------------- #
-def _lookahead(P, V, gamma, mask_terminal=True):
+def _linear_system(P, policy, gamma, add_terminal_reward=True, mask_terminal=True,
+                   accumulate=True):
     n_states, n_actions = len(P), len(P[0])
-    Q = np.zeros((n_states, n_actions))
+    P_pi, r_pi = np.zeros((n_states, n_states)), np.zeros(n_states)
     for s in range(n_states):
         for a in range(n_actions):
             for prob, next_state, reward, terminated in P[s][a]:
-                keep = (1 - terminated) if mask_terminal else 1
-                Q[s, a] += prob * (reward + gamma * V[next_state] * keep)
+                weight = policy[s][a] * prob
+                if terminated and not add_terminal_reward:
+                    continue
+                r_pi[s] += weight * reward
+                if terminated and mask_terminal:
+                    continue
+                if accumulate:
+                    P_pi[s, next_state] += weight
+                else:
+                    P_pi[s, next_state] = weight
+    return P_pi, r_pi
+
+
+@mistake("exact_policy_evaluation", "returns zeros (a constant answer)")
+def exact_policy_evaluation_zeros(P, policy, gamma):
+    return np.zeros(len(P))
+
+
+@mistake("exact_policy_evaluation", "bootstraps through terminal transitions (no mask)")
+def exact_policy_evaluation_no_mask(P, policy, gamma):
+    P_pi, r_pi = _linear_system(P, policy, gamma, mask_terminal=False)
+    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_pi)
+
+
+@mistake("exact_policy_evaluation",
+         "skips terminated tuples altogether, losing their reward as well")
+def exact_policy_evaluation_drops_terminal_reward(P, policy, gamma):
+    P_pi, r_pi = _linear_system(P, policy, gamma, add_terminal_reward=False)
+    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_pi)
+
+
+@mistake("exact_policy_evaluation",
+         "P_pi[s, s'] = ... instead of += (a next state listed twice counts once)")
+def exact_policy_evaluation_overwrites(P, policy, gamma):
+    P_pi, r_pi = _linear_system(P, policy, gamma, accumulate=False)
+    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_pi)
+
+
+@mistake("exact_policy_evaluation", "solves with P_pi transposed (columns = states left)")
+def exact_policy_evaluation_transposed(P, policy, gamma):
+    P_pi, r_pi = _linear_system(P, policy, gamma)
+    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi.T, r_pi)
+
+
+@mistake("exact_policy_evaluation", "forgets gamma: solves (I - P_pi) V = r_pi")
+def exact_policy_evaluation_no_gamma(P, policy, gamma):
+    P_pi, r_pi = _linear_system(P, policy, gamma)
+    return np.linalg.lstsq(np.eye(len(P)) - P_pi, r_pi, rcond=None)[0]
+
+
+@mistake("exact_policy_evaluation",
+         "sweeps to a tolerance (the lesson's policy_evaluation) instead of solving")
+def exact_policy_evaluation_iterative(P, policy, gamma):
+    return _loop_policy_evaluation(P, policy, gamma, theta=1e-8)
+
+
+@mistake("exact_policy_evaluation", "evaluates only each state's most likely action")
+def exact_policy_evaluation_argmax_action(P, policy, gamma):
+    policy = np.asarray(policy)
+    one_hot = np.eye(policy.shape[1])[policy.argmax(axis=1)]
+    P_pi, r_pi = _linear_system(P, one_hot, gamma)
+    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_pi)
+
+
+# --------------------------------------------------------------------------- #
+# advantages
+# --------------------------------------------------------------------------- #
+@mistake("advantages", "returns zeros (a constant answer)")
+def advantages_zeros(Q, V):
+    return np.zeros(np.shape(Q))
+
+
+@mistake("advantages", "wrong sign: V - Q")
+def advantages_wrong_sign(Q, V):
+    return np.asarray(V)[:, None] - np.asarray(Q)
+
+
+@mistake("advantages", "Q - V without V[:, None] (subtracts V[a] from column a)")
+def advantages_wrong_axis(Q, V):
+    return np.asarray(Q) - np.asarray(V)
+
+
+@mistake("advantages", "subtracts max_a Q instead of the V it is given")
+def advantages_minus_max_q(Q, V):
+    Q = np.asarray(Q)
+    return Q - Q.max(axis=1, keepdims=True)
+
+
+@mistake("advantages", "subtracts mean_a Q instead of the V it is given")
+def advantages_minus_mean_q(Q, V):
+    Q = np.asarray(Q)
+    return Q - Q.mean(axis=1, keepdims=True)
+
+
+@mistake("advantages", "subtracts in place (Q -= V[:, None]), changing the caller's Q")
+def advantages_in_place(Q, V):
+    Q -= np.asarray(V)[:, None]
     return Q
 
 
-def _synchronous_value_iteration(P, gamma, theta, combine, mask_terminal=True):
-    V = np.zeros(len(P))
-    while True:
-        V_new = combine(_lookahead(P, V, gamma, mask_terminal))
-        delta = np.max(np.abs(V_new - V))
-        V = V_new
-        if delta < theta:
-            break
-    Q = _lookahead(P, V, gamma, mask_terminal)
-    return V, np.eye(Q.shape[1])[np.argmax(Q, axis=1)]
+@mistake("advantages", "returns max_a A per state [n_states] instead of every A")
+def advantages_per_state_only(Q, V):
+    return (np.asarray(Q) - np.asarray(V)[:, None]).max(axis=1)
 
 
-@mistake("value_iteration", "averages over actions (mean) instead of taking the max")
-def value_iteration_mean(P, gamma, theta=1e-8):
-    return _synchronous_value_iteration(P, gamma, theta, lambda Q: Q.mean(axis=1))
-
-
-@mistake("value_iteration", "bootstraps through terminal transitions")
-def value_iteration_bootstraps_terminal(P, gamma, theta=1e-8):
-    return _synchronous_value_iteration(P, gamma, theta, lambda Q: Q.max(axis=1),
-                                        mask_terminal=False)
-
-
-@mistake("value_iteration", "returns the policy as action indices [n_states], not one-hot")
-def value_iteration_action_indices(P, gamma, theta=1e-8):
-    V, policy = _synchronous_value_iteration(P, gamma, theta, lambda Q: Q.max(axis=1))
-    return V, np.argmax(policy, axis=1)
-
-
-@mistake("value_iteration", "stops after one sweep")
-def value_iteration_one_sweep(P, gamma, theta=1e-8):
-    V = _lookahead(P, np.zeros(len(P)), gamma).max(axis=1)
-    Q = _lookahead(P, V, gamma)
-    return V, np.eye(Q.shape[1])[np.argmax(Q, axis=1)]
-
-
-@mistake("value_iteration", "updates V in place (Gauss-Seidel) instead of synchronous sweeps")
-def value_iteration_in_place(P, gamma, theta=1e-8):
+# --------------------------------------------------------------------------- #
+# policy_iteration
+# --------------------------------------------------------------------------- #
+def _naive_policy_iteration(P, gamma, evaluate, improve, max_improvements=None):
+    """Evaluate, take the greedy policy, stop when it equals the previous one."""
     n_states, n_actions = len(P), len(P[0])
-    V = np.zeros(n_states)
+    policy = np.eye(n_actions)[np.zeros(n_states, dtype=int)]
+    n_improvements = 0
     while True:
-        delta = 0.0
-        for s in range(n_states):
-            q_values = np.zeros(n_actions)
-            for a in range(n_actions):
-                for prob, next_state, reward, terminated in P[s][a]:
-                    q_values[a] += prob * (reward + gamma * V[next_state] * (1 - terminated))
-            delta = max(delta, abs(q_values.max() - V[s]))
-            V[s] = q_values.max()
-        if delta < theta:
-            break
-    Q = _lookahead(P, V, gamma)
-    return V, np.eye(n_actions)[np.argmax(Q, axis=1)]
+        V = evaluate(P, policy, gamma)
+        new_policy = np.eye(n_actions)[improve(P, V, gamma)]
+        n_improvements += 1
+        if np.array_equal(new_policy, policy):
+            return V, policy
+        policy = new_policy
+        if max_improvements is not None and n_improvements >= max_improvements:
+            return evaluate(P, policy, gamma), policy
 
 
-@mistake("value_iteration", "runs a fixed 10 sweeps instead of sweeping until theta")
-def value_iteration_fixed_sweeps(P, gamma, theta=1e-8):
-    V = np.zeros(len(P))
-    for _ in range(10):
-        V = _lookahead(P, V, gamma).max(axis=1)
-    Q = _lookahead(P, V, gamma)
-    return V, np.eye(Q.shape[1])[np.argmax(Q, axis=1)]
+def _exact(P, policy, gamma):
+    P_pi, r_pi = _linear_system(P, policy, gamma)
+    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_pi)
+
+
+def _argmax(P, V, gamma):
+    return _loop_q(P, V, gamma).argmax(axis=1)
+
+
+@mistake("policy_iteration", "returns zeros and action 0 everywhere (a constant answer)")
+def policy_iteration_constant(P, gamma, theta=1e-8):
+    n_states, n_actions = len(P), len(P[0])
+    return np.zeros(n_states), np.eye(n_actions)[np.zeros(n_states, dtype=int)]
+
+
+@mistake("policy_iteration",
+         "plain argmax, stops when the policy is unchanged: cycles on tied actions "
+         "(sweeps for evaluation)")
+def policy_iteration_argmax_cycles_sweeps(P, gamma, theta=1e-8):
+    return _naive_policy_iteration(
+        P, gamma, lambda P, pi, g: _loop_policy_evaluation(P, pi, g, theta), _argmax)
+
+
+@mistake("policy_iteration",
+         "plain argmax, stops when the policy is unchanged: cycles on tied actions "
+         "(exact evaluation)")
+def policy_iteration_argmax_cycles_exact(P, gamma, theta=1e-8):
+    return _naive_policy_iteration(P, gamma, _exact, _argmax)
+
+
+@mistake("policy_iteration", "breaks ties at random at every improvement step")
+def policy_iteration_random_ties(P, gamma, theta=1e-8):
+    rng = np.random.default_rng(0)
+
+    def improve(P, V, gamma):
+        Q = _loop_q(P, V, gamma)
+        return np.array([rng.choice(np.flatnonzero(row == row.max())) for row in Q])
+
+    def evaluate(P, policy, gamma):
+        return _loop_policy_evaluation(P, policy, gamma, theta)
+
+    return _naive_policy_iteration(P, gamma, evaluate, improve)
+
+
+@mistake("policy_iteration", "stops after one improvement step")
+def policy_iteration_one_step(P, gamma, theta=1e-8):
+    return _naive_policy_iteration(P, gamma, _exact, _argmax, max_improvements=1)
+
+
+@mistake("policy_iteration", "bootstraps through terminal transitions")
+def policy_iteration_bootstraps_terminal(P, gamma, theta=1e-8):
+    def evaluate(P, policy, gamma):
+        return _loop_policy_evaluation(P, policy, gamma, theta, mask_terminal=False)
+
+    def improve(P, V, gamma):
+        return _loop_q(P, V, gamma, mask_terminal=False).argmax(axis=1)
+
+    return _naive_policy_iteration(P, gamma, evaluate, improve)
+
+
+@mistake("policy_iteration", "returns the policy as action indices [n_states], not one-hot")
+def policy_iteration_action_indices(P, gamma, theta=1e-8):
+    from_exact = _naive_policy_iteration(P, gamma, _exact, _argmax)
+    return from_exact[0], from_exact[1].argmax(axis=1)
+
+
+@mistake("policy_iteration", "evaluates each policy with a single sweep from V = 0")
+def policy_iteration_one_sweep_evaluation(P, gamma, theta=1e-8):
+    def one_sweep(P, policy, gamma):
+        return _loop_policy_evaluation(P, policy, gamma, theta=np.inf)
+
+    return _naive_policy_iteration(P, gamma, one_sweep, _argmax, max_improvements=50)
+
+
+@mistake("policy_iteration",
+         "keeps the current action unless another is better by more than 0.01")
+def policy_iteration_coarse_margin(P, gamma, theta=1e-8):
+    n_states, n_actions = len(P), len(P[0])
+    actions = np.zeros(n_states, dtype=int)
+    while True:
+        policy = np.eye(n_actions)[actions]
+        V = _exact(P, policy, gamma)
+        Q = _loop_q(P, V, gamma)
+        better = Q.max(axis=1) > Q[np.arange(n_states), actions] + 0.01
+        if not better.any():
+            return V, policy
+        actions = np.where(better, Q.argmax(axis=1), actions)
