@@ -5,223 +5,290 @@ import numpy as np
 from rlbook_utils.exercises import mistake
 
 
-def _greedy_random_ties(q_values, rng):
+# --------------------------------------------------------------------------- #
+# n_step_return
+# --------------------------------------------------------------------------- #
+def _discounted_sum(rewards, gamma, first_power=0):
+    return float(sum(gamma ** (k + first_power) * r for k, r in enumerate(rewards)))
+
+
+@mistake("n_step_return", "a constant answer: always 0.0")
+def n_step_return_zero(rewards, bootstrap_value, terminated, gamma):
+    return 0.0
+
+
+@mistake("n_step_return", "discounts the bootstrap value by gamma**(n - 1), not gamma**n")
+def n_step_return_off_by_one(rewards, bootstrap_value, terminated, gamma):
+    n = len(rewards)
+    return _discounted_sum(rewards, gamma) + (0.0 if terminated
+                                              else gamma ** (n - 1) * bootstrap_value)
+
+
+@mistake("n_step_return", "discounts the first reward too: gamma**(k + 1)")
+def n_step_return_first_reward_discounted(rewards, bootstrap_value, terminated, gamma):
+    n = len(rewards)
+    return _discounted_sum(rewards, gamma, 1) + (0.0 if terminated
+                                                 else gamma ** n * bootstrap_value)
+
+
+@mistake("n_step_return", "bootstraps even when the episode terminated")
+def n_step_return_bootstraps_terminal(rewards, bootstrap_value, terminated, gamma):
+    return _discounted_sum(rewards, gamma) + gamma ** len(rewards) * bootstrap_value
+
+
+@mistake("n_step_return", "never bootstraps: the Monte Carlo sum of the n rewards")
+def n_step_return_no_bootstrap(rewards, bootstrap_value, terminated, gamma):
+    return _discounted_sum(rewards, gamma)
+
+
+@mistake("n_step_return", "adds the bootstrap value undiscounted")
+def n_step_return_undiscounted_bootstrap(rewards, bootstrap_value, terminated, gamma):
+    return _discounted_sum(rewards, gamma) + (0.0 if terminated else bootstrap_value)
+
+
+@mistake("n_step_return", "weighs the rewards in reverse order")
+def n_step_return_reversed(rewards, bootstrap_value, terminated, gamma):
+    rewards = list(rewards)[::-1]
+    return _discounted_sum(rewards, gamma) + (0.0 if terminated
+                                              else gamma ** len(rewards) * bootstrap_value)
+
+
+# --------------------------------------------------------------------------- #
+# expected_sarsa_update
+# --------------------------------------------------------------------------- #
+def _apply(Q, s, a, target, alpha):
+    td_error = target - Q[s, a]
+    Q[s, a] += alpha * td_error
+    return float(td_error)
+
+
+@mistake("expected_sarsa_update", "a constant answer: returns 0.0 and leaves Q alone")
+def expected_sarsa_update_zero(Q, s, a, r, s_next, terminated, alpha, gamma, epsilon):
+    return 0.0
+
+
+@mistake("expected_sarsa_update", "bootstraps from the max (that is Q-learning)")
+def expected_sarsa_update_max(Q, s, a, r, s_next, terminated, alpha, gamma, epsilon):
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * Q[s_next].max(), alpha)
+
+
+@mistake("expected_sarsa_update", "bootstraps from the plain mean (a uniform policy)")
+def expected_sarsa_update_mean(Q, s, a, r, s_next, terminated, alpha, gamma, epsilon):
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * Q[s_next].mean(), alpha)
+
+
+@mistake("expected_sarsa_update", "greedy action gets 1 - epsilon, forgetting epsilon / n")
+def expected_sarsa_update_no_share(Q, s, a, r, s_next, terminated, alpha, gamma,
+                                   epsilon):
+    q_next = Q[s_next]
+    greedy = q_next == q_next.max()
+    probs = np.where(greedy, (1 - epsilon) / greedy.sum(), epsilon / len(q_next))
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * probs @ q_next, alpha)
+
+
+@mistake("expected_sarsa_update", "every tied action gets the whole greedy share")
+def expected_sarsa_update_ties_not_shared(Q, s, a, r, s_next, terminated, alpha, gamma,
+                                          epsilon):
+    q_next = Q[s_next]
+    greedy = q_next == q_next.max()
+    probs = epsilon / len(q_next) + np.where(greedy, 1 - epsilon, 0.0)
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * probs @ q_next, alpha)
+
+
+@mistake("expected_sarsa_update", "swaps epsilon and 1 - epsilon")
+def expected_sarsa_update_swapped(Q, s, a, r, s_next, terminated, alpha, gamma, epsilon):
+    q_next = Q[s_next]
+    greedy = q_next == q_next.max()
+    probs = (1 - epsilon) / len(q_next) + np.where(greedy, epsilon / greedy.sum(), 0.0)
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * probs @ q_next, alpha)
+
+
+def _expectation(q_next, epsilon):
+    return epsilon * q_next.mean() + (1 - epsilon) * q_next.max()
+
+
+@mistake("expected_sarsa_update", "bootstraps from a terminal state")
+def expected_sarsa_update_bootstraps_terminal(Q, s, a, r, s_next, terminated, alpha,
+                                              gamma, epsilon):
+    return _apply(Q, s, a, r + gamma * _expectation(Q[s_next], epsilon), alpha)
+
+
+@mistake("expected_sarsa_update", "returns the TD error after the update was applied")
+def expected_sarsa_update_error_after(Q, s, a, r, s_next, terminated, alpha, gamma,
+                                      epsilon):
+    target = r + gamma * (1 - terminated) * _expectation(Q[s_next], epsilon)
+    Q[s, a] += alpha * (target - Q[s, a])
+    return float(target - Q[s, a])
+
+
+@mistake("expected_sarsa_update", "updates a copy: Q is not changed in place")
+def expected_sarsa_update_not_in_place(Q, s, a, r, s_next, terminated, alpha, gamma,
+                                       epsilon):
+    Q = Q.copy()
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * _expectation(Q[s_next], epsilon),
+                  alpha)
+
+
+@mistake("expected_sarsa_update", "forgets alpha: Q[s, a] jumps to the target")
+def expected_sarsa_update_no_alpha(Q, s, a, r, s_next, terminated, alpha, gamma, epsilon):
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * _expectation(Q[s_next], epsilon),
+                  1.0)
+
+
+# --------------------------------------------------------------------------- #
+# double_q_update
+# --------------------------------------------------------------------------- #
+@mistake("double_q_update", "a constant answer: returns 0.0 and leaves the tables alone")
+def double_q_update_zero(Q_update, Q_other, s, a, r, s_next, terminated, alpha, gamma):
+    return 0.0
+
+
+@mistake("double_q_update", "chooses and values with Q_update (plain Q-learning)")
+def double_q_update_same_table(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                               gamma):
+    target = r + gamma * (1 - terminated) * Q_update[s_next].max()
+    return _apply(Q_update, s, a, target, alpha)
+
+
+@mistake("double_q_update", "takes the max of Q_other: chooses with the wrong table")
+def double_q_update_max_other(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                              gamma):
+    target = r + gamma * (1 - terminated) * Q_other[s_next].max()
+    return _apply(Q_update, s, a, target, alpha)
+
+
+@mistake("double_q_update", "chooses by the argmax of Q_update + Q_other")
+def double_q_update_sum_argmax(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                               gamma):
+    best = int(np.argmax(Q_update[s_next] + Q_other[s_next]))
+    target = r + gamma * (1 - terminated) * Q_other[s_next, best]
+    return _apply(Q_update, s, a, target, alpha)
+
+
+@mistake("double_q_update", "updates Q_other instead of Q_update")
+def double_q_update_wrong_table(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                                gamma):
+    best = int(np.argmax(Q_update[s_next]))
+    target = r + gamma * (1 - terminated) * Q_other[s_next, best]
+    return _apply(Q_other, s, a, target, alpha)
+
+
+@mistake("double_q_update", "updates both tables with the same TD error")
+def double_q_update_both(Q_update, Q_other, s, a, r, s_next, terminated, alpha, gamma):
+    best = int(np.argmax(Q_update[s_next]))
+    target = r + gamma * (1 - terminated) * Q_other[s_next, best]
+    td_error = target - Q_update[s, a]
+    Q_update[s, a] += alpha * td_error
+    Q_other[s, a] += alpha * td_error
+    return float(td_error)
+
+
+@mistake("double_q_update", "bootstraps from a terminal state")
+def double_q_update_bootstraps_terminal(Q_update, Q_other, s, a, r, s_next, terminated,
+                                        alpha, gamma):
+    best = int(np.argmax(Q_update[s_next]))
+    return _apply(Q_update, s, a, r + gamma * Q_other[s_next, best], alpha)
+
+
+@mistake("double_q_update", "returns the TD error after the update was applied")
+def double_q_update_error_after(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                                gamma):
+    best = int(np.argmax(Q_update[s_next]))
+    target = r + gamma * (1 - terminated) * Q_other[s_next, best]
+    Q_update[s, a] += alpha * (target - Q_update[s, a])
+    return float(target - Q_update[s, a])
+
+
+# --------------------------------------------------------------------------- #
+# run_double_q_learning
+# --------------------------------------------------------------------------- #
+def _epsilon_greedy(q_values, epsilon, rng):
+    if rng.random() < epsilon:
+        return int(rng.integers(len(q_values)))
     best_actions = np.flatnonzero(q_values == q_values.max())
     return int(best_actions[rng.integers(len(best_actions))])
 
 
-def _epsilon_greedy(q_values, epsilon, rng):
-    q_values = np.asarray(q_values, dtype=float)
-    if rng.random() < epsilon:
-        return int(rng.integers(len(q_values)))
-    return _greedy_random_ties(q_values, rng)
-
-
-# --------------------------------------------------------------------------- #
-# epsilon_greedy
-# --------------------------------------------------------------------------- #
-@mistake("epsilon_greedy", "explores with probability 1 - epsilon instead of epsilon")
-def epsilon_greedy_wrong_way_round(q_values, epsilon, rng):
-    q_values = np.asarray(q_values, dtype=float)
-    if rng.random() < 1 - epsilon:
-        return int(rng.integers(len(q_values)))
-    return _greedy_random_ties(q_values, rng)
-
-
-@mistake("epsilon_greedy", "no random tie-breaking: np.argmax always takes the first max")
-def epsilon_greedy_first_max(q_values, epsilon, rng):
-    q_values = np.asarray(q_values, dtype=float)
-    if rng.random() < epsilon:
-        return int(rng.integers(len(q_values)))
-    return int(np.argmax(q_values))
-
-
-@mistake("epsilon_greedy", "the random action is drawn among the non-greedy actions only")
-def epsilon_greedy_excludes_greedy(q_values, epsilon, rng):
-    q_values = np.asarray(q_values, dtype=float)
-    best = int(np.argmax(q_values))
-    if rng.random() < epsilon:
-        others = [a for a in range(len(q_values)) if a != best]
-        return int(others[rng.integers(len(others))])
-    return _greedy_random_ties(q_values, rng)
-
-
-@mistake("epsilon_greedy", "returns a numpy integer instead of a Python int")
-def epsilon_greedy_numpy_int(q_values, epsilon, rng):
-    q_values = np.asarray(q_values, dtype=float)
-    if rng.random() < epsilon:
-        return rng.integers(len(q_values))
-    best_actions = np.flatnonzero(q_values == q_values.max())
-    return best_actions[rng.integers(len(best_actions))]
-
-
-@mistake("epsilon_greedy", "draws from the global np.random instead of rng")
-def epsilon_greedy_global_random(q_values, epsilon, rng):
-    q_values = np.asarray(q_values, dtype=float)
-    if np.random.random() < epsilon:
-        return int(np.random.randint(len(q_values)))
-    best_actions = np.flatnonzero(q_values == q_values.max())
-    return int(np.random.choice(best_actions))
-
-
-# --------------------------------------------------------------------------- #
-# q_learning_update
-# --------------------------------------------------------------------------- #
-@mistake("q_learning_update", "bootstraps from a terminal state")
-def q_learning_update_bootstraps_terminal(Q, s, a, r, s_next, terminated, alpha, gamma):
-    td_error = r + gamma * np.max(Q[s_next]) - Q[s, a]
-    Q[s, a] += alpha * td_error
-    return float(td_error)
-
-
-@mistake("q_learning_update", "uses the value of the same action in s_next, not the max")
-def q_learning_update_same_action(Q, s, a, r, s_next, terminated, alpha, gamma):
-    td_error = r + gamma * Q[s_next, a] * (1 - terminated) - Q[s, a]
-    Q[s, a] += alpha * td_error
-    return float(td_error)
-
-
-@mistake("q_learning_update", "uses the mean over next actions instead of the max")
-def q_learning_update_mean(Q, s, a, r, s_next, terminated, alpha, gamma):
-    td_error = r + gamma * np.mean(Q[s_next]) * (1 - terminated) - Q[s, a]
-    Q[s, a] += alpha * td_error
-    return float(td_error)
-
-
-@mistake("q_learning_update", "returns the TD error after the update was applied")
-def q_learning_update_error_after(Q, s, a, r, s_next, terminated, alpha, gamma):
-    td_target = r + gamma * np.max(Q[s_next]) * (1 - terminated)
-    Q[s, a] += alpha * (td_target - Q[s, a])
-    return float(td_target - Q[s, a])
-
-
-@mistake("q_learning_update", "forgets alpha: Q[s, a] jumps to the target")
-def q_learning_update_no_alpha(Q, s, a, r, s_next, terminated, alpha, gamma):
-    td_error = r + gamma * np.max(Q[s_next]) * (1 - terminated) - Q[s, a]
-    Q[s, a] += td_error
-    return float(td_error)
-
-
-@mistake("q_learning_update", "returns the TD error without updating Q")
-def q_learning_update_not_in_place(Q, s, a, r, s_next, terminated, alpha, gamma):
-    Q = Q.copy()
-    td_error = r + gamma * np.max(Q[s_next]) * (1 - terminated) - Q[s, a]
-    Q[s, a] += alpha * td_error
-    return float(td_error)
-
-
-# --------------------------------------------------------------------------- #
-# sarsa_update
-# --------------------------------------------------------------------------- #
-@mistake("sarsa_update", "uses the max over next actions (that is Q-learning)")
-def sarsa_update_max(Q, s, a, r, s_next, a_next, terminated, alpha, gamma):
-    td_error = r + gamma * np.max(Q[s_next]) * (1 - terminated) - Q[s, a]
-    Q[s, a] += alpha * td_error
-    return float(td_error)
-
-
-@mistake("sarsa_update", "bootstraps from a terminal state")
-def sarsa_update_bootstraps_terminal(Q, s, a, r, s_next, a_next, terminated, alpha, gamma):
-    td_error = r + gamma * Q[s_next, a_next] - Q[s, a]
-    Q[s, a] += alpha * td_error
-    return float(td_error)
-
-
-@mistake("sarsa_update", "uses the current action a in s_next instead of a_next")
-def sarsa_update_current_action(Q, s, a, r, s_next, a_next, terminated, alpha, gamma):
-    td_error = r + gamma * Q[s_next, a] * (1 - terminated) - Q[s, a]
-    Q[s, a] += alpha * td_error
-    return float(td_error)
-
-
-@mistake("sarsa_update", "returns the TD error after the update was applied")
-def sarsa_update_error_after(Q, s, a, r, s_next, a_next, terminated, alpha, gamma):
-    td_target = r + gamma * Q[s_next, a_next] * (1 - terminated)
-    Q[s, a] += alpha * (td_target - Q[s, a])
-    return float(td_target - Q[s, a])
-
-
-@mistake("sarsa_update", "forgets alpha: Q[s, a] jumps to the target")
-def sarsa_update_no_alpha(Q, s, a, r, s_next, a_next, terminated, alpha, gamma):
-    td_error = r + gamma * Q[s_next, a_next] * (1 - terminated) - Q[s, a]
-    Q[s, a] += td_error
-    return float(td_error)
-
-
-# --------------------------------------------------------------------------- #
-# run_q_learning
-# --------------------------------------------------------------------------- #
-def _q_learning_loop(env, n_episodes, alpha, gamma, epsilon, rng, seed, *,
-                     explore=True, mask_truncated=False, mask_terminated=True,
-                     discount_returns=False):
-    Q = np.zeros((env.observation_space.n, env.action_space.n))
+def _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, *, explore=True,
+                   which="coin", valued_by="other", mask_truncated=False,
+                   mask_terminated=True, discount_returns=False, rng=None):
+    rng = np.random.default_rng(seed) if rng is None else rng
+    shape = (env.observation_space.n, env.action_space.n)
+    Q1, Q2 = np.zeros(shape), np.zeros(shape)
     episode_returns = []
     for episode in range(n_episodes):
         state, _ = env.reset(seed=seed if episode == 0 else None)
         episode_return, discount, done = 0.0, 1.0, False
         while not done:
-            if explore:
-                action = _epsilon_greedy(Q[state], epsilon, rng)
-            else:
-                action = _greedy_random_ties(Q[state], rng)
+            action = _epsilon_greedy(Q1[state] + Q2[state], epsilon if explore else 0.0,
+                                     rng)
             next_state, reward, terminated, truncated, _ = env.step(action)
-            stop_bootstrap = ((terminated and mask_terminated)
-                              or (truncated and mask_truncated))
-            td_target = reward + gamma * np.max(Q[next_state]) * (1 - stop_bootstrap)
-            Q[state, action] += alpha * (td_target - Q[state, action])
+            stop = (terminated and mask_terminated) or (truncated and mask_truncated)
+            if which == "coin":
+                pairs = [(Q1, Q2)] if rng.random() < 0.5 else [(Q2, Q1)]
+            elif which == "first":
+                pairs = [(Q1, Q2)]
+            else:  # both tables, each valued by the other
+                pairs = [(Q1, Q2), (Q2, Q1)]
+            for Q_update, Q_other in pairs:
+                best = int(np.argmax(Q_update[next_state]))
+                value = (Q_other if valued_by == "other" else Q_update)[next_state, best]
+                td_target = reward + gamma * (1 - stop) * value
+                Q_update[state, action] += alpha * (td_target - Q_update[state, action])
             episode_return += discount * reward
             if discount_returns:
                 discount *= gamma
             state, done = next_state, terminated or truncated
         episode_returns.append(episode_return)
-    return Q, episode_returns
+    return Q1, Q2, episode_returns
 
 
-@mistake("run_q_learning", "never explores: always greedy (ties broken at random)")
-def run_q_learning_never_explores(env, n_episodes, alpha, gamma, epsilon, seed):
-    return _q_learning_loop(env, n_episodes, alpha, gamma, epsilon,
-                            np.random.default_rng(seed), seed, explore=False)
+@mistake("run_double_q_learning", "a constant answer: zero tables and zero returns")
+def run_double_q_learning_zeros(env, n_episodes, alpha, gamma, epsilon, seed):
+    shape = (env.observation_space.n, env.action_space.n)
+    return np.zeros(shape), np.zeros(shape), [0.0] * n_episodes
 
 
-@mistake("run_q_learning", "treats truncation as termination: no bootstrap at a time limit")
-def run_q_learning_masks_truncation(env, n_episodes, alpha, gamma, epsilon, seed):
-    return _q_learning_loop(env, n_episodes, alpha, gamma, epsilon,
-                            np.random.default_rng(seed), seed, mask_truncated=True)
+@mistake("run_double_q_learning", "never explores: always greedy on Q1 + Q2")
+def run_double_q_learning_never_explores(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, explore=False)
 
 
-@mistake("run_q_learning", "bootstraps through termination")
-def run_q_learning_bootstraps_terminal(env, n_episodes, alpha, gamma, epsilon, seed):
-    return _q_learning_loop(env, n_episodes, alpha, gamma, epsilon,
-                            np.random.default_rng(seed), seed, mask_terminated=False)
+@mistake("run_double_q_learning", "no coin: always updates Q1 (valued by Q2)")
+def run_double_q_learning_always_q1(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, which="first")
 
 
-@mistake("run_q_learning", "ignores the seed: unseeded rng and unseeded env.reset")
-def run_q_learning_ignores_seed(env, n_episodes, alpha, gamma, epsilon, seed):
-    return _q_learning_loop(env, n_episodes, alpha, gamma, epsilon,
-                            np.random.default_rng(), None)
+@mistake("run_double_q_learning", "updates both tables at every step")
+def run_double_q_learning_both(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, which="both")
 
 
-@mistake("run_q_learning", "records the discounted return instead of the sum of rewards")
-def run_q_learning_discounted_returns(env, n_episodes, alpha, gamma, epsilon, seed):
-    return _q_learning_loop(env, n_episodes, alpha, gamma, epsilon,
-                            np.random.default_rng(seed), seed, discount_returns=True)
+@mistake("run_double_q_learning", "each table values its own choice (two Q-learners)")
+def run_double_q_learning_own_value(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, valued_by="self")
 
 
-@mistake("run_q_learning", "uses the SARSA target with the next greedy-or-random action")
-def run_q_learning_sarsa(env, n_episodes, alpha, gamma, epsilon, seed):
-    rng = np.random.default_rng(seed)
-    Q = np.zeros((env.observation_space.n, env.action_space.n))
-    episode_returns = []
-    for episode in range(n_episodes):
-        state, _ = env.reset(seed=seed if episode == 0 else None)
-        action = _epsilon_greedy(Q[state], epsilon, rng)
-        episode_return, done = 0.0, False
-        while not done:
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            next_action = _epsilon_greedy(Q[next_state], epsilon, rng)
-            td_target = reward + gamma * Q[next_state, next_action] * (1 - terminated)
-            Q[state, action] += alpha * (td_target - Q[state, action])
-            episode_return += reward
-            state, action, done = next_state, next_action, terminated or truncated
-        episode_returns.append(episode_return)
-    return Q, episode_returns
+@mistake("run_double_q_learning", "treats truncation as termination")
+def run_double_q_learning_masks_truncation(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          mask_truncated=True)
+
+
+@mistake("run_double_q_learning", "bootstraps through termination")
+def run_double_q_learning_bootstraps_terminal(env, n_episodes, alpha, gamma, epsilon,
+                                              seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          mask_terminated=False)
+
+
+@mistake("run_double_q_learning", "ignores the seed: unseeded rng and unseeded env.reset")
+def run_double_q_learning_ignores_seed(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, None,
+                          rng=np.random.default_rng())
+
+
+@mistake("run_double_q_learning", "records the discounted return, not the sum of rewards")
+def run_double_q_learning_discounted(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          discount_returns=True)
