@@ -1,78 +1,11 @@
 """Typical wrong answers to the exercises of chapter 05; every one must lose points."""
 
+import math
+
 import numpy as np
 import torch
 
 from rlbook_utils.exercises import mistake
-
-
-# --------------------------------------------------------------------------- #
-# reward_to_go
-# --------------------------------------------------------------------------- #
-def _suffix(rewards, weight):
-    rewards = np.asarray(rewards, dtype=float)
-    T = len(rewards)
-    return np.array([sum(weight(t, k) * rewards[k] for k in range(t, T)) for t in range(T)],
-                    dtype=float).reshape(T)
-
-
-@mistake("reward_to_go", "no discounting: plain suffix sums")
-def reward_to_go_undiscounted(rewards, gamma):
-    return _suffix(rewards, lambda t, k: 1.0)
-
-
-@mistake("reward_to_go", "the whole episode's discounted return at every step")
-def reward_to_go_total_return(rewards, gamma):
-    rewards = np.asarray(rewards, dtype=float)
-    total = sum(gamma**k * r for k, r in enumerate(rewards))
-    return np.full(len(rewards), float(total))
-
-
-@mistake("reward_to_go", "off-by-one: the first reward after t is discounted by gamma")
-def reward_to_go_off_by_one(rewards, gamma):
-    return _suffix(rewards, lambda t, k: gamma ** (k - t + 1))
-
-
-@mistake("reward_to_go", "discounts from the start of the episode (gamma**k, not gamma**(k-t))")
-def reward_to_go_discounted_from_start(rewards, gamma):
-    return _suffix(rewards, lambda t, k: gamma**k)
-
-
-@mistake("reward_to_go", "reversed: accumulates from the start (G_t sums the past rewards)")
-def reward_to_go_accumulates_the_past(rewards, gamma):
-    rewards = np.asarray(rewards, dtype=float)
-    out, running = np.zeros(len(rewards)), 0.0
-    for t in range(len(rewards)):
-        running = rewards[t] + gamma * running
-        out[t] = running
-    return out
-
-
-# --------------------------------------------------------------------------- #
-# policy_gradient_loss
-# --------------------------------------------------------------------------- #
-def _weights(log_probs, weights):
-    return torch.as_tensor(weights, dtype=log_probs.dtype)
-
-
-@mistake("policy_gradient_loss", "missing minus sign: gradient descent lowers J")
-def policy_gradient_loss_no_minus(log_probs, weights):
-    return (log_probs * _weights(log_probs, weights).detach()).mean()
-
-
-@mistake("policy_gradient_loss", "lets the gradient flow through the weights (no detach)")
-def policy_gradient_loss_through_weights(log_probs, weights):
-    return -(log_probs * _weights(log_probs, weights)).mean()
-
-
-@mistake("policy_gradient_loss", "sum over the batch instead of the required mean")
-def policy_gradient_loss_sum(log_probs, weights):
-    return -(log_probs * _weights(log_probs, weights).detach()).sum()
-
-
-@mistake("policy_gradient_loss", "weights the probabilities instead of the log-probabilities")
-def policy_gradient_loss_probabilities(log_probs, weights):
-    return -(log_probs.exp() * _weights(log_probs, weights).detach()).mean()
 
 
 # --------------------------------------------------------------------------- #
@@ -137,36 +70,237 @@ def gae_ignores_next_value(rewards, values, next_value, terminated, gamma, lam):
                 bootstrap_last=False)
 
 
+@mistake("gae_advantages", "constant answer: all advantages zero")
+def gae_zeros(rewards, values, next_value, terminated, gamma, lam):
+    return np.zeros(len(rewards))
+
+
+@mistake("gae_advantages", "returns the TD errors only, whatever lambda is")
+def gae_td_errors_only(rewards, values, next_value, terminated, gamma, lam):
+    keep = 1 - np.asarray(terminated, dtype=float)
+    return _gae(rewards, values, next_value, terminated, gamma, 0.0, keep, keep)
+
+
 # --------------------------------------------------------------------------- #
-# ppo_clip_loss
+# ppo_diagnostics
 # --------------------------------------------------------------------------- #
-@mistake("ppo_clip_loss", "clips without the min: -mean(clip(rho) * A)")
-def ppo_clip_loss_no_min(logp_new, logp_old, advantages, clip_eps):
-    ratio = torch.exp(logp_new - logp_old)
-    return -(torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * advantages).mean()
+def _ratio(logp_new, logp_old):
+    return torch.exp(logp_new.detach() - logp_old)
 
 
-@mistake("ppo_clip_loss", "ratio as logp_new / logp_old instead of exp(logp_new - logp_old)")
-def ppo_clip_loss_ratio_of_logs(logp_new, logp_old, advantages, clip_eps):
-    ratio = logp_new / logp_old
-    clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps)
-    return -torch.min(ratio * advantages, clipped * advantages).mean()
+def _share(flags):
+    return float(flags.float().mean())
 
 
-@mistake("ppo_clip_loss", "missing minus sign")
-def ppo_clip_loss_no_minus(logp_new, logp_old, advantages, clip_eps):
-    ratio = torch.exp(logp_new - logp_old)
-    clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps)
-    return torch.min(ratio * advantages, clipped * advantages).mean()
+@mistake("ppo_diagnostics", "constant answer: (0.0, 0.0)")
+def ppo_diagnostics_zeros(logp_new, logp_old, clip_eps):
+    return 0.0, 0.0
 
 
-@mistake("ppo_clip_loss", "max instead of min (optimistic instead of pessimistic)")
-def ppo_clip_loss_max(logp_new, logp_old, advantages, clip_eps):
-    ratio = torch.exp(logp_new - logp_old)
-    clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps)
-    return -torch.max(ratio * advantages, clipped * advantages).mean()
+@mistake("ppo_diagnostics", "approx KL as the plain mean of log(pi_old / pi_new) (can be negative)")
+def ppo_diagnostics_k1(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    return float((logp_old - logp_new.detach()).mean()), _share((ratio - 1).abs() > clip_eps)
 
 
-@mistake("ppo_clip_loss", "no clipping at all: the plain importance-weighted loss")
-def ppo_clip_loss_unclipped(logp_new, logp_old, advantages, clip_eps):
-    return -(torch.exp(logp_new - logp_old) * advantages).mean()
+@mistake("ppo_diagnostics", "approx KL with the sign of the log ratio flipped: mean(log rho)")
+def ppo_diagnostics_k1_flipped(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    return float((logp_new.detach() - logp_old).mean()), _share((ratio - 1).abs() > clip_eps)
+
+
+@mistake("ppo_diagnostics", "approx KL as mean((log rho)^2) / 2, the other estimator")
+def ppo_diagnostics_k2(logp_new, logp_old, clip_eps):
+    log_ratio = logp_new.detach() - logp_old
+    ratio = log_ratio.exp()
+    return float((log_ratio**2).mean() / 2), _share((ratio - 1).abs() > clip_eps)
+
+
+@mistake("ppo_diagnostics", "ratio upside down: pi_old / pi_new in the KL estimator")
+def ppo_diagnostics_inverse_ratio(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    inverse = 1 / ratio
+    return (float(((inverse - 1) - inverse.log()).mean()),
+            _share((ratio - 1).abs() > clip_eps))
+
+
+@mistake("ppo_diagnostics", "approx KL summed over the samples instead of averaged")
+def ppo_diagnostics_kl_sum(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    return float(((ratio - 1) - ratio.log()).sum()), _share((ratio - 1).abs() > clip_eps)
+
+
+@mistake("ppo_diagnostics", "clip fraction counts only ratios above 1 + eps")
+def ppo_diagnostics_one_sided(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    return float(((ratio - 1) - ratio.log()).mean()), _share(ratio > 1 + clip_eps)
+
+
+@mistake("ppo_diagnostics", "clip fraction tests |log rho| > eps instead of |rho - 1| > eps")
+def ppo_diagnostics_log_ratio_range(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    return float(((ratio - 1) - ratio.log()).mean()), _share(ratio.log().abs() > clip_eps)
+
+
+@mistake("ppo_diagnostics", "clip fraction as a count of samples, not a share")
+def ppo_diagnostics_count(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    return (float(((ratio - 1) - ratio.log()).mean()),
+            float(((ratio - 1).abs() > clip_eps).sum()))
+
+
+@mistake("ppo_diagnostics", "returns 0-d tensors instead of Python floats")
+def ppo_diagnostics_tensors(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    return ((ratio - 1) - ratio.log()).mean(), ((ratio - 1).abs() > clip_eps).float().mean()
+
+
+@mistake("ppo_diagnostics", "the two numbers in the wrong order")
+def ppo_diagnostics_swapped(logp_new, logp_old, clip_eps):
+    ratio = _ratio(logp_new, logp_old)
+    return _share((ratio - 1).abs() > clip_eps), float(((ratio - 1) - ratio.log()).mean())
+
+
+@mistake("ppo_diagnostics", "calls .numpy() on logp_new without detaching it")
+def ppo_diagnostics_numpy_without_detach(logp_new, logp_old, clip_eps):
+    log_ratio = logp_new.numpy() - logp_old.numpy()
+    ratio = np.exp(log_ratio)
+    return float(np.mean((ratio - 1) - log_ratio)), float(np.mean(np.abs(ratio - 1) > clip_eps))
+
+
+# --------------------------------------------------------------------------- #
+# entropy_bonus
+# --------------------------------------------------------------------------- #
+@mistake("entropy_bonus", "constant answer: zero")
+def entropy_bonus_zero(logits):
+    return (logits * 0.0).sum()
+
+
+@mistake("entropy_bonus", "constant answer: the maximal entropy log n")
+def entropy_bonus_log_n(logits):
+    return (logits * 0.0).sum() + math.log(logits.shape[-1])
+
+
+@mistake("entropy_bonus", "log(softmax(...)): NaN once one logit dwarfs the others")
+def entropy_bonus_log_of_softmax(logits):
+    probs = torch.softmax(logits, dim=-1)
+    return -(probs * torch.log(probs)).sum(dim=-1).mean()
+
+
+@mistake("entropy_bonus", "sums the entropies over the batch instead of averaging them")
+def entropy_bonus_sum_over_batch(logits):
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return -(log_probs.exp() * log_probs).sum()
+
+
+@mistake("entropy_bonus", "missing minus sign: returns -H")
+def entropy_bonus_no_minus(logits):
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return (log_probs.exp() * log_probs).sum(dim=-1).mean()
+
+
+@mistake("entropy_bonus", "softmax over the batch axis (dim=0) instead of the actions")
+def entropy_bonus_wrong_axis(logits):
+    log_probs = torch.log_softmax(logits, dim=0)
+    return -(log_probs.exp() * log_probs).sum(dim=0).mean()
+
+
+@mistake("entropy_bonus", "entropy in bits (log base 2) instead of nats")
+def entropy_bonus_bits(logits):
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return -(log_probs.exp() * log_probs).sum(dim=-1).mean() / math.log(2)
+
+
+@mistake("entropy_bonus", "averages over actions too: mean of -p log p over every entry")
+def entropy_bonus_mean_over_actions(logits):
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return -(log_probs.exp() * log_probs).mean()
+
+
+@mistake("entropy_bonus", "detached: returns torch.tensor(H.item()), no gradient")
+def entropy_bonus_detached(logits):
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return torch.tensor(-(log_probs.exp() * log_probs).sum(dim=-1).mean().item())
+
+
+@mistake("entropy_bonus", "-sum(p * logits): uses the raw logits as log-probabilities")
+def entropy_bonus_raw_logits(logits):
+    probs = torch.softmax(logits, dim=-1)
+    return -(probs * logits).sum(dim=-1).mean()
+
+
+# --------------------------------------------------------------------------- #
+# explained_variance
+# --------------------------------------------------------------------------- #
+def _arrays(values, returns):
+    return np.asarray(values, dtype=float), np.asarray(returns, dtype=float)
+
+
+@mistake("explained_variance", "constant answer: 0.0")
+def explained_variance_zero(values, returns):
+    return 0.0
+
+
+@mistake("explained_variance", "constant answer: 1.0")
+def explained_variance_one(values, returns):
+    return 1.0
+
+
+@mistake("explained_variance", "forgets the 1 -: returns the unexplained share")
+def explained_variance_unexplained(values, returns):
+    values, returns = _arrays(values, returns)
+    return float(np.var(returns - values) / np.var(returns))
+
+
+@mistake("explained_variance", "divides by Var[values] instead of Var[returns]")
+def explained_variance_wrong_denominator(values, returns):
+    values, returns = _arrays(values, returns)
+    if np.var(values) == 0:
+        return float("nan")
+    return float(1 - np.var(returns - values) / np.var(values))
+
+
+@mistake("explained_variance", "mean squared error instead of the variance of the residual (R^2)")
+def explained_variance_r_squared(values, returns):
+    values, returns = _arrays(values, returns)
+    if np.var(returns) == 0:
+        return float("nan")
+    return float(1 - np.mean((returns - values) ** 2) / np.var(returns))
+
+
+@mistake("explained_variance", "squared correlation of values and returns")
+def explained_variance_squared_correlation(values, returns):
+    values, returns = _arrays(values, returns)
+    if np.var(returns) == 0 or np.var(values) == 0:
+        return float("nan")
+    return float(np.corrcoef(values, returns)[0, 1] ** 2)
+
+
+@mistake("explained_variance", "Var[values] / Var[returns]: compares spreads, not predictions")
+def explained_variance_variance_ratio(values, returns):
+    values, returns = _arrays(values, returns)
+    if np.var(returns) == 0:
+        return float("nan")
+    return float(np.var(values) / np.var(returns))
+
+
+@mistake("explained_variance", "clips negative values to 0")
+def explained_variance_clipped(values, returns):
+    values, returns = _arrays(values, returns)
+    if np.var(returns) == 0:
+        return float("nan")
+    return float(max(0.0, 1 - np.var(returns - values) / np.var(returns)))
+
+
+@mistake("explained_variance", "constant returns: 1.0 instead of nan")
+def explained_variance_one_when_constant(values, returns):
+    values, returns = _arrays(values, returns)
+    if np.var(returns) == 0:
+        return 1.0
+    return float(1 - np.var(returns - values) / np.var(returns))
+
+
+@mistake("explained_variance", "constant returns: divides by zero (an exception or -inf)")
+def explained_variance_divides_by_zero(values, returns):
+    values, returns = _arrays(values, returns)
+    return float(1 - np.var(returns - values) / np.var(returns))
