@@ -1,149 +1,226 @@
 """Typical wrong answers to the exercises of chapter 06; every one must lose points."""
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
 from rlbook_utils.exercises import mistake
 
 
 # --------------------------------------------------------------------------- #
-# sequence_log_prob
+# dpo_implicit_reward
 # --------------------------------------------------------------------------- #
-def _token_log_probs(logits, tokens):
-    return torch.log_softmax(logits, dim=-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+@mistake("dpo_implicit_reward", "constant answer: zeros")
+def dpo_implicit_reward_zeros(logp_policy, logp_ref, beta):
+    return torch.zeros_like(logp_policy)
 
 
-@mistake("sequence_log_prob", "forgets the mask: padding tokens are counted")
-def sequence_log_prob_no_mask(logits, tokens, mask):
-    return _token_log_probs(logits, tokens).sum(dim=-1)
+@mistake("dpo_implicit_reward", "sign error: beta * (logp_ref - logp_policy)")
+def dpo_implicit_reward_swapped(logp_policy, logp_ref, beta):
+    return beta * (logp_ref - logp_policy)
 
 
-@mistake("sequence_log_prob", "averages over the real tokens instead of summing")
-def sequence_log_prob_mean(logits, tokens, mask):
-    return (_token_log_probs(logits, tokens) * mask).sum(dim=-1) / mask.sum(dim=-1)
+@mistake("dpo_implicit_reward", "forgets beta: the raw log-ratio")
+def dpo_implicit_reward_no_beta(logp_policy, logp_ref, beta):
+    return logp_policy - logp_ref
 
 
-@mistake("sequence_log_prob", "logits misaligned by one: logits[:, t-1] scores tokens[:, t]")
-def sequence_log_prob_shifted(logits, tokens, mask):
-    log_probs = torch.log_softmax(logits[:, :-1], dim=-1)  # [B, T-1, V]
-    picked = log_probs.gather(-1, tokens[:, 1:].unsqueeze(-1)).squeeze(-1)
-    return (picked * mask[:, 1:]).sum(dim=-1)
+@mistake("dpo_implicit_reward", "divides the log-ratio by beta")
+def dpo_implicit_reward_divided(logp_policy, logp_ref, beta):
+    return (logp_policy - logp_ref) / beta
 
 
-@mistake("sequence_log_prob", "softmax over the time dimension instead of the vocabulary")
-def sequence_log_prob_wrong_dim(logits, tokens, mask):
-    picked = torch.log_softmax(logits, dim=1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-    return (picked * mask).sum(dim=-1)
+@mistake("dpo_implicit_reward", "the probability ratio instead of its log")
+def dpo_implicit_reward_ratio(logp_policy, logp_ref, beta):
+    return beta * torch.exp(logp_policy - logp_ref)
 
 
-@mistake("sequence_log_prob", "sums probabilities instead of log-probabilities")
-def sequence_log_prob_probabilities(logits, tokens, mask):
-    picked = torch.softmax(logits, dim=-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-    return (picked * mask).sum(dim=-1)
+@mistake("dpo_implicit_reward", "ignores the reference model")
+def dpo_implicit_reward_no_reference(logp_policy, logp_ref, beta):
+    return beta * logp_policy
 
 
-@mistake("sequence_log_prob", "detaches the result: no gradient reaches the model")
-def sequence_log_prob_detached(logits, tokens, mask):
-    return (_token_log_probs(logits, tokens) * mask).sum(dim=-1).detach()
+@mistake("dpo_implicit_reward", "averages over the batch: one number, not one per text")
+def dpo_implicit_reward_mean(logp_policy, logp_ref, beta):
+    return (beta * (logp_policy - logp_ref)).mean()
 
 
-# --------------------------------------------------------------------------- #
-# bradley_terry_loss
-# --------------------------------------------------------------------------- #
-@mistake("bradley_terry_loss", "swaps chosen and rejected (sign error in the margin)")
-def bradley_terry_loss_swapped(r_chosen, r_rejected):
-    return -F.logsigmoid(r_rejected - r_chosen).mean()
-
-
-@mistake("bradley_terry_loss", "naive log(sigmoid(x)): -inf for a large negative margin")
-def bradley_terry_loss_naive(r_chosen, r_rejected):
-    return -torch.log(torch.sigmoid(r_chosen - r_rejected)).mean()
-
-
-@mistake("bradley_terry_loss", "sums over the pairs instead of averaging")
-def bradley_terry_loss_sum(r_chosen, r_rejected):
-    return -F.logsigmoid(r_chosen - r_rejected).sum()
-
-
-@mistake("bradley_terry_loss", "forgets the minus: returns the log-likelihood")
-def bradley_terry_loss_no_minus(r_chosen, r_rejected):
-    return F.logsigmoid(r_chosen - r_rejected).mean()
-
-
-@mistake("bradley_terry_loss", "log-sigmoid of each reward separately instead of the margin")
-def bradley_terry_loss_separate(r_chosen, r_rejected):
-    return -(F.logsigmoid(r_chosen) - F.logsigmoid(r_rejected)).mean()
+@mistake("dpo_implicit_reward", "detaches the result: no gradient for a loss built on it")
+def dpo_implicit_reward_detached(logp_policy, logp_ref, beta):
+    return (beta * (logp_policy - logp_ref)).detach()
 
 
 # --------------------------------------------------------------------------- #
-# kl_penalized_rewards
+# kl_estimates
 # --------------------------------------------------------------------------- #
-@mistake("kl_penalized_rewards", "KL the wrong way round: -beta * (logp_ref - logp_policy)")
-def kl_penalized_rewards_reversed(rewards, logp_policy, logp_ref, beta):
-    per_token = -beta * (logp_ref - logp_policy)
-    per_token[:, -1] += rewards
+@mistake("kl_estimates", "constant answer: three zeros")
+def kl_estimates_zeros(logp_policy, logp_ref):
+    return 0.0, 0.0, 0.0
+
+
+@mistake("kl_estimates", "ratio the wrong way round: log r = logp_policy - logp_ref")
+def kl_estimates_inverted_ratio(logp_policy, logp_ref):
+    log_ratio = logp_policy - logp_ref
+    return ((-log_ratio).mean().item(), (log_ratio ** 2 / 2).mean().item(),
+            (torch.expm1(log_ratio) - log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "k1 with the wrong sign: +log r")
+def kl_estimates_k1_sign(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return (log_ratio.mean().item(), (log_ratio ** 2 / 2).mean().item(),
+            (torch.expm1(log_ratio) - log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "k2 without the 1/2")
+def kl_estimates_k2_no_half(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return ((-log_ratio).mean().item(), (log_ratio ** 2).mean().item(),
+            (torch.expm1(log_ratio) - log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "k2 as (r - 1)^2 / 2 instead of (log r)^2 / 2")
+def kl_estimates_k2_chi_square(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return ((-log_ratio).mean().item(), (torch.expm1(log_ratio) ** 2 / 2).mean().item(),
+            (torch.expm1(log_ratio) - log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "k3 with the wrong sign on log r: (r - 1) + log r")
+def kl_estimates_k3_sign(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return ((-log_ratio).mean().item(), (log_ratio ** 2 / 2).mean().item(),
+            (torch.expm1(log_ratio) + log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "clips k1 at 0 (a KL cannot be negative, but its estimate can)")
+def kl_estimates_k1_clipped(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return (max((-log_ratio).mean().item(), 0.0), (log_ratio ** 2 / 2).mean().item(),
+            (torch.expm1(log_ratio) - log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "sums over the samples instead of averaging")
+def kl_estimates_sum(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return ((-log_ratio).sum().item(), (log_ratio ** 2 / 2).sum().item(),
+            (torch.expm1(log_ratio) - log_ratio).sum().item())
+
+
+@mistake("kl_estimates", "returns the per-sample values instead of their means")
+def kl_estimates_per_sample(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return -log_ratio, log_ratio ** 2 / 2, torch.expm1(log_ratio) - log_ratio
+
+
+@mistake("kl_estimates", "returns the estimates in the wrong order (k3, k2, k1)")
+def kl_estimates_reversed_order(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return ((torch.expm1(log_ratio) - log_ratio).mean().item(),
+            (log_ratio ** 2 / 2).mean().item(), (-log_ratio).mean().item())
+
+
+# --------------------------------------------------------------------------- #
+# masked_kl_rewards
+# --------------------------------------------------------------------------- #
+@mistake("masked_kl_rewards", "constant answer: zeros")
+def masked_kl_rewards_zeros(scores, logp_policy, logp_ref, mask, beta):
+    return torch.zeros_like(logp_policy)
+
+
+@mistake("masked_kl_rewards", "the lesson's last-column version: score on column T-1")
+def masked_kl_rewards_last_column(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -beta * (logp_policy - logp_ref) * mask
+    per_token[:, -1] += scores
     return per_token
 
 
-@mistake("kl_penalized_rewards", "adds the sequence reward at every token")
-def kl_penalized_rewards_every_token(rewards, logp_policy, logp_ref, beta):
-    return -beta * (logp_policy - logp_ref) + rewards[:, None]
+@mistake("masked_kl_rewards", "off by one: score on the first padding position")
+def masked_kl_rewards_off_by_one(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -beta * (logp_policy - logp_ref) * mask
+    after_last = mask.sum(dim=1).long().clamp(max=mask.shape[1] - 1)
+    per_token[torch.arange(len(scores)), after_last] += scores
+    return per_token
 
 
-@mistake("kl_penalized_rewards", "adds the sequence reward at the first token")
-def kl_penalized_rewards_first_token(rewards, logp_policy, logp_ref, beta):
+@mistake("masked_kl_rewards", "forgets the mask on the penalty: padding is penalised")
+def masked_kl_rewards_no_mask(scores, logp_policy, logp_ref, mask, beta):
     per_token = -beta * (logp_policy - logp_ref)
-    per_token[:, 0] += rewards
+    last_real = mask.sum(dim=1).long() - 1
+    per_token[torch.arange(len(scores)), last_real] += scores
     return per_token
 
 
-@mistake("kl_penalized_rewards", "forgets beta: the penalty is the raw log-ratio")
-def kl_penalized_rewards_no_beta(rewards, logp_policy, logp_ref, beta):
-    per_token = -(logp_policy - logp_ref)
-    per_token[:, -1] += rewards
+@mistake("masked_kl_rewards", "adds the score at every real token")
+def masked_kl_rewards_every_token(scores, logp_policy, logp_ref, mask, beta):
+    return (-beta * (logp_policy - logp_ref) + scores[:, None]) * mask
+
+
+@mistake("masked_kl_rewards", "adds the score at the first token")
+def masked_kl_rewards_first_token(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -beta * (logp_policy - logp_ref) * mask
+    per_token[:, 0] += scores
     return per_token
 
 
-@mistake("kl_penalized_rewards", "writes into logp_policy in place")
-def kl_penalized_rewards_in_place(rewards, logp_policy, logp_ref, beta):
-    per_token = logp_policy.sub_(logp_ref).mul_(-beta)
-    per_token[:, -1] += rewards
+@mistake("masked_kl_rewards", "KL the wrong way round: -beta * (logp_ref - logp_policy)")
+def masked_kl_rewards_reversed(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -beta * (logp_ref - logp_policy) * mask
+    last_real = mask.sum(dim=1).long() - 1
+    per_token[torch.arange(len(scores)), last_real] += scores
+    return per_token
+
+
+@mistake("masked_kl_rewards", "forgets beta: the raw log-ratio")
+def masked_kl_rewards_no_beta(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -(logp_policy - logp_ref) * mask
+    last_real = mask.sum(dim=1).long() - 1
+    per_token[torch.arange(len(scores)), last_real] += scores
+    return per_token
+
+
+@mistake("masked_kl_rewards", "writes into logp_policy in place")
+def masked_kl_rewards_in_place(scores, logp_policy, logp_ref, mask, beta):
+    per_token = logp_policy.sub_(logp_ref).mul_(-beta).mul_(mask)
+    last_real = mask.sum(dim=1).long() - 1
+    per_token[torch.arange(len(scores)), last_real] += scores
     return per_token
 
 
 # --------------------------------------------------------------------------- #
-# dpo_loss
+# adaptive_kl_coef
 # --------------------------------------------------------------------------- #
-@mistake("dpo_loss", "beta outside the sigmoid: -beta * log sigmoid(margin)")
-def dpo_loss_beta_outside(pi_chosen, pi_rejected, ref_chosen, ref_rejected, beta):
-    margin = (pi_chosen - ref_chosen) - (pi_rejected - ref_rejected)
-    return -(beta * F.logsigmoid(margin)).mean()
+@mistake("adaptive_kl_coef", "constant answer: returns beta unchanged")
+def adaptive_kl_coef_constant(beta, kl, kl_target, horizon, n_samples):
+    return beta
 
 
-@mistake("dpo_loss", "swaps chosen and rejected")
-def dpo_loss_swapped(pi_chosen, pi_rejected, ref_chosen, ref_rejected, beta):
-    margin = (pi_rejected - ref_rejected) - (pi_chosen - ref_chosen)
-    return -F.logsigmoid(beta * margin).mean()
+@mistake("adaptive_kl_coef", "no clipping of the relative error")
+def adaptive_kl_coef_no_clip(beta, kl, kl_target, horizon, n_samples):
+    return beta * (1 + (kl / kl_target - 1) * n_samples / horizon)
 
 
-@mistake("dpo_loss", "ignores the reference model")
-def dpo_loss_no_reference(pi_chosen, pi_rejected, ref_chosen, ref_rejected, beta):
-    return -F.logsigmoid(beta * (pi_chosen - pi_rejected)).mean()
+@mistake("adaptive_kl_coef", "clips after scaling by n_samples / horizon")
+def adaptive_kl_coef_clip_after(beta, kl, kl_target, horizon, n_samples):
+    return beta * (1 + float(np.clip((kl / kl_target - 1) * n_samples / horizon, -0.2, 0.2)))
 
 
-@mistake("dpo_loss", "adds the reference log-probs instead of subtracting them")
-def dpo_loss_reference_sign(pi_chosen, pi_rejected, ref_chosen, ref_rejected, beta):
-    margin = (pi_chosen + ref_chosen) - (pi_rejected + ref_rejected)
-    return -F.logsigmoid(beta * margin).mean()
+@mistake("adaptive_kl_coef", "wrong direction: a KL above target lowers beta")
+def adaptive_kl_coef_wrong_direction(beta, kl, kl_target, horizon, n_samples):
+    error = float(np.clip(1 - kl / kl_target, -0.2, 0.2))
+    return beta * (1 + error * n_samples / horizon)
 
 
-@mistake("dpo_loss", "naive log(sigmoid(x)): -inf for a large negative margin")
-def dpo_loss_naive(pi_chosen, pi_rejected, ref_chosen, ref_rejected, beta):
-    margin = (pi_chosen - ref_chosen) - (pi_rejected - ref_rejected)
-    return -torch.log(torch.sigmoid(beta * margin)).mean()
+@mistake("adaptive_kl_coef", "absolute error kl - kl_target instead of the relative one")
+def adaptive_kl_coef_absolute_error(beta, kl, kl_target, horizon, n_samples):
+    error = float(np.clip(kl - kl_target, -0.2, 0.2))
+    return beta * (1 + error * n_samples / horizon)
 
 
-@mistake("dpo_loss", "sums over the pairs instead of averaging")
-def dpo_loss_sum(pi_chosen, pi_rejected, ref_chosen, ref_rejected, beta):
-    margin = (pi_chosen - ref_chosen) - (pi_rejected - ref_rejected)
-    return -F.logsigmoid(beta * margin).sum()
+@mistake("adaptive_kl_coef", "ignores n_samples / horizon")
+def adaptive_kl_coef_no_gain(beta, kl, kl_target, horizon, n_samples):
+    return beta * (1 + float(np.clip(kl / kl_target - 1, -0.2, 0.2)))
+
+
+@mistake("adaptive_kl_coef", "adds the correction to beta instead of multiplying")
+def adaptive_kl_coef_additive(beta, kl, kl_target, horizon, n_samples):
+    return beta + float(np.clip(kl / kl_target - 1, -0.2, 0.2)) * n_samples / horizon
