@@ -98,9 +98,6 @@ def check_site(folder: str | Path, screenshots: Path | None = None,
         browser = playwright.chromium.launch(executable_path=chromium_executable(),
                                              args=CHROMIUM_FLAGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        # A limit, not a speed test: on 2 busy cores (CI grades notebooks on the other
-        # worker) a page with many equations took over Playwright's default 30 s.
-        context.set_default_timeout(120_000)
         for page_path in site_pages(folder):
             report = PageReport(page_path)
             page = context.new_page()
