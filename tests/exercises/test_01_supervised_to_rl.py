@@ -126,11 +126,14 @@ def test_uses_the_loss_function_it_is_given(student):
     model, loss_fn = _RecordingModel(seed=5), nn.CrossEntropyLoss(label_smoothing=0.3)
     X, y = _classification_data(10, seed=5)
     expected_loss, _ = _full_batch(model, loss_fn, X, y)
+    plain_loss, _ = _full_batch(model, nn.CrossEntropyLoss(), X, y)
     loss, _ = _batched(student, model, loss_fn, X, y, batch_size=3)
     assert abs(float(loss) - expected_loss) < 1e-5, (
         f"with loss_fn = nn.CrossEntropyLoss(label_smoothing=0.3) the loss should be "
-        f"{expected_loss:.5f}, got {float(loss):.5f}: call the loss_fn argument on each "
-        "batch rather than a loss of your own")
+        f"{expected_loss:.5f}, got {float(loss):.5f}: "
+        + ("that is plain cross-entropy; call the loss_fn argument on each batch rather "
+           "than a loss of your own" if abs(float(loss) - plain_loss) < 1e-5 else
+           "weight each batch's loss_fn value by its number of rows and divide by N"))
 
 
 # --------------------------------------------------------------------------- #
@@ -190,8 +193,30 @@ def test_large_logits_do_not_overflow(student):
     got = float(student.perplexity(logits, targets))
     assert math.isfinite(got) and abs(got - expected) < 1e-4, (
         f"with logits near 1000 the perplexity should be {expected:.4f}, got {got}: "
-        "exp(1000) overflows, so compute log-probabilities as z - logsumexp(z) "
-        "(torch.log_softmax or nn.functional.cross_entropy)")
+        + ("exp(1000) overflows, so compute log-probabilities as z - logsumexp(z) "
+           "(torch.log_softmax or nn.functional.cross_entropy)" if not math.isfinite(got)
+           else "the answer is finite but wrong: softmax each row (log_softmax along "
+           "dim=-1), pick each row's own target, and exp the mean negative log-probability"))
+
+
+@exercise("perplexity", points=2)
+def test_targets_far_below_their_row_max_stay_finite(student):
+    """rows on scales 1000, 120 and 1, targets far below the max: still finite and exact"""
+    logits = torch.tensor([[1000.0, 999.0, 990.0],
+                           [120.0, 0.0, 0.0],
+                           [0.0, 1.0, 2.0]])  # [3, 3]
+    targets = torch.tensor([0, 1, 2])  # row 1's target has probability about e^-120
+    log_probs = torch.log_softmax(logits.double(), dim=-1)
+    expected = float(torch.exp(-log_probs[torch.arange(3), targets].mean()))  # about 3e17
+    got = float(student.perplexity(logits, targets))
+    assert math.isfinite(got) and abs(got - expected) < 1e-4 * expected, (
+        f"expected perplexity {expected:.4e}, got {got:.4e}. "
+        + ("An infinite answer means a probability underflowed to 0 before its log: "
+           "e^-120 is 0 in float32, so take log-probabilities directly "
+           "(torch.log_softmax, z - logsumexp(z) per row), never log(softmax(z))"
+           if not math.isfinite(got) else
+           "Each row must be normalised by ITS OWN logsumexp: shifting every row by one "
+           "global max sends the small-scale rows to exp(-1000) = 0"))
 
 
 # --------------------------------------------------------------------------- #
@@ -228,10 +253,13 @@ def test_k_one_is_plain_accuracy_and_k_all_is_one(student):
     logits = torch.randn(9, 5)  # [9, 5]
     labels = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2, 3])
     plain = (logits.argmax(dim=-1) == labels).float().mean().item()
+    smallest = (logits.argmin(dim=-1) == labels).float().mean().item()
     got = float(student.top_k_accuracy(logits, labels, 1))
     assert abs(got - plain) < 1e-6, (
         f"with k=1 top-k accuracy is the plain accuracy {plain:.3f}, got {got:.3f}: "
-        "take the k LARGEST logits of each row (largest=True)")
+        + ("that is the accuracy of the SMALLEST logit; take the k largest of each row "
+           "(topk's largest=True, or argsort descending)" if abs(got - smallest) < 1e-6
+           else "with k=1 a row counts when its label is the row's argmax"))
     got = float(student.top_k_accuracy(logits, labels, 5))
     assert abs(got - 1.0) < 1e-6, (
         f"with k = 5 = n_classes every label is among the top k, so acc@5 = 1.0; got {got}")
@@ -253,12 +281,51 @@ def test_ranks_over_classes_not_over_examples(student):
 # --------------------------------------------------------------------------- #
 # Exercise 1.4: score_function_gradient(logits, actions, rewards) -> Tensor
 # --------------------------------------------------------------------------- #
+def _array(values, dtype=np.float64):
+    """A float64 (or integer) numpy copy of a list or tensor, graph or not."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=dtype)
+
+
 def _closed_form(logits, actions, rewards):
     """mean_i r_i (e_{a_i} - pi), in float64, with pi = softmax(logits)."""
-    probs = np.exp(np.asarray(logits, dtype=np.float64))
+    probs = np.exp(_array(logits))
     probs /= probs.sum()
-    one_hot = np.eye(len(probs))[np.asarray(actions)]  # [N, n_arms]
-    return (np.asarray(rewards, dtype=np.float64)[:, None] * (one_hot - probs)).mean(axis=0)
+    one_hot = np.eye(len(probs))[_array(actions, np.int64)]  # [N, n_arms]
+    return (_array(rewards)[:, None] * (one_hot - probs)).mean(axis=0)
+
+
+def _diagnosis(got, logits, actions, rewards):
+    """The hint for a wrong estimate: the typical mistake it matches, if any."""
+    expected = _closed_form(logits, actions, rewards)
+    logits, actions, rewards = _array(logits), _array(actions, np.int64), _array(rewards)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    one_hot = np.eye(len(probs))[actions]  # [N, n_arms]
+    centred = rewards - rewards.mean()
+    candidates = [
+        (-expected, "it is the NEGATIVE of the estimate: a positive reward should raise the "
+                    "drawn arm's logit, so return the gradient of the expected reward, not of "
+                    "the loss -r log pi"),
+        (len(rewards) * expected, "it is N times the estimate: take the MEAN over the N "
+                                  "samples, not the sum"),
+        ((rewards[:, None] * one_hot).mean(axis=0), "it keeps only the one-hot part: "
+         "d log pi(a) / d z_b = 1[a == b] - pi(b), and the arms not drawn lose probability"),
+        (-(rewards[:, None] * probs).mean(axis=0), "it keeps only the -pi part: "
+         "d log pi(a) / d z_b = 1[a == b] - pi(b), and the drawn arm also gets its 1"),
+        ((rewards[:, None] * (one_hot - probs) * probs[actions][:, None]).mean(axis=0),
+         "it multiplies by pi(a): the score function is the gradient of LOG pi(a), "
+         "not of pi(a)"),
+        ((centred[:, None] * (one_hot - probs)).mean(axis=0), "it subtracts the mean "
+         "reward: the exercise asks for the plain estimate, rewards used as given"),
+    ]
+    for candidate, hint in candidates:
+        if np.allclose(got, candidate, atol=1e-5) and not np.allclose(candidate, expected,
+                                                                      atol=1e-5):
+            return hint
+    return ("the estimate is the mean over the N samples of r_i * (e_{a_i} - softmax(logits)), "
+            "the gradient of the expected reward")
 
 
 def _gradient(student, logits, actions, rewards):
@@ -285,9 +352,8 @@ def test_one_rewarded_sample_raises_its_own_logit(student):
     got = _gradient(student, torch.zeros(2), torch.tensor([0]), torch.tensor([1.0]))
     assert np.allclose(got, [0.5, -0.5], atol=1e-6), (
         f"with logits [0, 0], one sample of arm 0 and reward 1 the estimate is "
-        f"1 * (e_0 - pi) = [0.5, -0.5]; got {np.round(got, 4).tolist()}. A positive reward "
-        "should RAISE the drawn arm's logit: return the gradient of the expected reward, "
-        "not of the loss -r log pi")
+        f"1 * (e_0 - pi) = [0.5, -0.5]; got {np.round(got, 4).tolist()}: "
+        + _diagnosis(got, [0.0, 0.0], [0], [1.0]))
 
 
 @exercise("score_function_gradient", points=3)
@@ -297,9 +363,8 @@ def test_every_arm_gets_the_softmax_jacobian(student):
     got = _gradient(student, logits, torch.tensor([1]), torch.tensor([2.0]))
     assert np.allclose(got, [-0.5, 1.0, -0.5], atol=1e-6), (
         f"pi = [1/4, 1/2, 1/4], one sample of arm 1 with reward 2: the estimate is "
-        f"2 * (e_1 - pi) = [-0.5, 1.0, -0.5]; got {np.round(got, 4).tolist()}. "
-        "d log pi(a) / d z_b = 1[a == b] - pi(b): the one-hot part alone forgets that the "
-        "arms not drawn lose probability, and -pi alone forgets the drawn arm's 1")
+        f"2 * (e_1 - pi) = [-0.5, 1.0, -0.5]; got {np.round(got, 4).tolist()}: "
+        + _diagnosis(got, logits, [1], [2.0]))
 
 
 @exercise("score_function_gradient", points=3)
@@ -311,8 +376,10 @@ def test_averages_over_samples_instead_of_summing(student):
     expected = _closed_form(logits, [2], [1.5])
     assert np.allclose(four, expected, atol=1e-5) and np.allclose(once, expected, atol=1e-5), (
         f"one sample and four copies of it should both give {np.round(expected, 4).tolist()}; "
-        f"got {np.round(once, 4).tolist()} and {np.round(four, 4).tolist()}: take the "
-        "MEAN over the N samples, not the sum")
+        f"got {np.round(once, 4).tolist()} and {np.round(four, 4).tolist()}: "
+        + (_diagnosis(four, logits, [2] * 4, [1.5] * 4)
+           if not np.allclose(four, expected, atol=1e-5) else
+           _diagnosis(once, logits, [2], [1.5])))
 
 
 @exercise("score_function_gradient", points=3)
@@ -328,8 +395,7 @@ def test_a_batch_that_follows_pi_exactly_gives_the_exact_gradient(student):
     assert np.allclose(got, exact, atol=1e-5), (
         f"when the 4 samples follow pi = [1/4, 1/2, 1/4] exactly, the estimate must equal "
         f"the exact gradient pi(a) (rbar(a) - sum_b pi(b) rbar(b)) = {exact.tolist()}; got "
-        f"{np.round(got, 4).tolist()}. Use the rewards as given (no baseline) and average "
-        "over the N samples")
+        f"{np.round(got, 4).tolist()}: " + _diagnosis(got, logits, actions, rewards))
 
 
 @exercise("score_function_gradient", points=3)
@@ -344,8 +410,7 @@ def test_matches_the_closed_form_on_random_batches(student):
         got = _gradient(student, logits, actions, rewards)
         assert np.allclose(got, expected, atol=1e-5), (
             f"{n_arms} arms, {n_samples} samples: expected {np.round(expected, 4).tolist()}, "
-            f"got {np.round(got, 4).tolist()}: the estimate is the mean over samples of "
-            "r_i * (e_{a_i} - softmax(logits))")
+            f"got {np.round(got, 4).tolist()}: " + _diagnosis(got, logits, actions, rewards))
         assert abs(got.sum()) < 1e-5, (
             "the entries of the estimate should sum to 0 (adding a constant to every "
             "logit leaves softmax unchanged)")

@@ -141,6 +141,20 @@ def perplexity_argmax(logits, targets):
     return float(torch.exp(-log_probs.max(dim=-1).values.mean()))
 
 
+@mistake("perplexity", "log(softmax(z)): a target probability below 1e-45 becomes log 0")
+def perplexity_log_of_softmax(logits, targets):
+    log_probs = torch.log(torch.softmax(logits, dim=-1))
+    return float(torch.exp(-log_probs[torch.arange(len(targets)), targets].mean()))
+
+
+@mistake("perplexity", "logsumexp shifted by the global max, not each row's")
+def perplexity_global_max_shift(logits, targets):
+    shift = logits.max()
+    log_norm = shift + torch.log(torch.exp(logits - shift).sum(dim=-1))  # [N]
+    log_probs = logits[torch.arange(len(targets)), targets] - log_norm
+    return float(torch.exp(-log_probs.mean()))
+
+
 # --------------------------------------------------------------------------- #
 # top_k_accuracy
 # --------------------------------------------------------------------------- #
