@@ -67,6 +67,9 @@ _RENDER_CHECKS = """async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
   }
+  await Promise.all(Array.from(document.images).map(img => img.complete ? null :
+      new Promise(done => { img.addEventListener('load', done);
+                            img.addEventListener('error', done); })));
   const body = document.body.cloneNode(true);
   body.querySelectorAll('pre, code, script, style, mjx-container').forEach(e => e.remove());
   const text = body.textContent;
@@ -112,7 +115,9 @@ def check_site(folder: str | Path, screenshots: Path | None = None,
             response = page.goto(f"{server.origin}/{page_path}", wait_until="load")
             if response is None or response.status != 200:
                 report.problems.append(f"page did not load: {response and response.status}")
-            page.wait_for_load_state("networkidle")
+            # Not "networkidle": a busy machine can keep one connection open past any
+            # limit. The checks wait for what they inspect: MathJax's typesetting and
+            # every image's load or error.
             found = page.evaluate(_RENDER_CHECKS)
             if found["hasMathSource"] and not found["mathJaxOutput"]:
                 report.problems.append("math is not rendered: no MathJax output on the page")
