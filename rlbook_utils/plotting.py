@@ -45,9 +45,25 @@ def greedy_arrows(policy, arrows=FROZENLAKE_ARROWS):
     return state_arrows
 
 
+TERMINAL_COLOUR = "#d9d9d9"  # light grey: a terminal state has no value to colour
+
+
+def value_range(values_per_panel, terminal_states=()):
+    """(vmin, vmax) over the non-terminal states of several value arrays.
+
+    Panels of one figure share this range, so one colour means one value everywhere.
+    """
+    terminal = sorted({int(s) for s in terminal_states})
+    kept = [np.delete(np.asarray(values, dtype=float).ravel(), terminal)
+            for values in values_per_panel]
+    kept = np.concatenate(kept)
+    return float(kept.min()), float(kept.max())
+
+
 def plot_values(values, shape, policy=None, ax=None, title=None,
                 arrows=FROZENLAKE_ARROWS, terminal_states=(), cell_labels=None,
-                cmap="RdYlGn", value_format="{:.2f}"):
+                cmap="RdYlGn", value_format="{:.2f}", vmin=None, vmax=None,
+                colorbar=True):
     """Draw V(s) as a heatmap over the grid, with the greedy action(s) as arrows.
 
     | argument          | shape / type            | meaning                           |
@@ -59,10 +75,17 @@ def plot_values(values, shape, policy=None, ax=None, title=None,
     | `arrows`          | dict                    | action index -> arrow             |
     | `terminal_states` | iterable of int         | states drawn without an arrow     |
     | `cell_labels`     | dict {state: str}       | small text in a cell's corner     |
+    | `vmin`, `vmax`    | float or None           | colour range; None: these values' |
+    | `colorbar`        | bool                    | draw this panel's colour bar      |
     | return            | matplotlib Axes         | the axes drawn on                 |
 
     Each cell shows its value; with a policy, every action tied for the largest
-    probability gets an arrow (see ``greedy_arrows``). Does not call ``plt.show()``.
+    probability gets an arrow (see ``greedy_arrows``). Terminal states have no future,
+    so they are painted grey and labelled "terminal" instead of being coloured by their
+    value 0 (which would paint a goal in the colour of the worst state). The colour
+    range covers the non-terminal states; a figure of several panels passes one
+    ``value_range(...)`` to all of them and draws one colour bar. Does not call
+    ``plt.show()``.
 
     Example, the grid world of chapter 02::
 
@@ -96,8 +119,19 @@ def plot_values(values, shape, policy=None, ax=None, title=None,
     if ax is None:
         _, ax = plt.subplots(figsize=(1.1 * n_cols + 1.6, 1.1 * n_rows + 1.0))
     figure = ax.figure
-    image = ax.imshow(value_grid, cmap=cmap)
-    figure.colorbar(image, ax=ax, label="V(s)", fraction=0.046, pad=0.04)
+    is_terminal = np.zeros(n_states, dtype=bool)
+    is_terminal[list(terminal_states)] = True
+    if is_terminal.all():
+        raise ValueError("every state is terminal: there is no value to draw")
+    if vmin is None or vmax is None:
+        low, high = value_range([values], terminal_states)
+        vmin = low if vmin is None else vmin
+        vmax = high if vmax is None else vmax
+    colours = plt.get_cmap(cmap).with_extremes(bad=TERMINAL_COLOUR)
+    shown = np.ma.masked_array(value_grid, mask=is_terminal.reshape(n_rows, n_cols))
+    image = ax.imshow(shown, cmap=colours, vmin=vmin, vmax=vmax)
+    if colorbar:
+        figure.colorbar(image, ax=ax, label="V(s)", fraction=0.046, pad=0.04)
 
     ax.set_xticks(np.arange(n_cols))
     ax.set_yticks(np.arange(n_rows))
@@ -114,9 +148,14 @@ def plot_values(values, shape, policy=None, ax=None, title=None,
     value_y_offset = -0.15 if state_arrows is not None else 0.0
     for s in range(n_states):
         row, col = divmod(s, n_cols)
-        text_colour = _readable_text_colour(image, values[s])
-        ax.text(col, row + value_y_offset, value_format.format(values[s]),
-                ha="center", va="center", fontsize=font_size, color=text_colour)
+        if s in terminal_states:
+            text_colour = "black"
+            ax.text(col, row, "terminal", ha="center", va="center",
+                    fontsize=0.7 * font_size, color="dimgray")
+        else:
+            text_colour = _readable_text_colour(image, values[s])
+            ax.text(col, row + value_y_offset, value_format.format(values[s]),
+                    ha="center", va="center", fontsize=font_size, color=text_colour)
         if state_arrows is not None and s not in terminal_states:
             ax.text(col, row + 0.22, state_arrows[s], ha="center", va="center",
                     fontsize=1.2 * font_size, color=text_colour)

@@ -103,3 +103,28 @@ def test_cliffwalking_grid_with_its_arrows():
 def test_docstring_example_runs():
     result = doctest.testmod(plotting)
     assert result.attempted > 0 and result.failed == 0, "greedy_arrows' example fails"
+
+
+def test_terminal_states_are_grey_and_the_colour_range_skips_them():
+    values = np.array([7.0, 10.0, 0.0, 8.0, 9.0, 10.0])  # state 2 is the goal, value 0
+    ax = plot_values(values, (2, 3), terminal_states=[2])
+    image = ax.images[0]
+    assert image.get_array().mask.ravel().tolist() == [False, False, True, False, False,
+                                                       False]
+    assert image.norm.vmin == 7.0 and image.norm.vmax == 10.0, (
+        "the goal's 0 must not stretch the colour range down to the worst colour")
+    texts = [text.get_text() for text in ax.texts]
+    assert "terminal" in texts and "0.00" not in texts
+    grey = matplotlib.colors.to_rgba(plotting.TERMINAL_COLOUR)
+    assert image.cmap.get_bad() == pytest.approx(grey)
+
+
+def test_panels_share_one_colour_range():
+    first, second = np.array([0.0, 1.0, 2.0, 3.0]), np.array([-4.0, 0.0, 5.0, 9.0])
+    vmin, vmax = plotting.value_range([first, second], terminal_states=[3])
+    assert (vmin, vmax) == (-4.0, 5.0)
+    _, (ax_a, ax_b) = plt.subplots(1, 2)
+    plot_values(first, (2, 2), ax=ax_a, vmin=vmin, vmax=vmax, colorbar=False)
+    plot_values(second, (2, 2), ax=ax_b, vmin=vmin, vmax=vmax)
+    assert ax_a.images[0].norm.vmin == ax_b.images[0].norm.vmin == -4.0
+    assert ax_a.images[0].colorbar is None and ax_b.images[0].colorbar is not None
