@@ -49,6 +49,17 @@ def dpo_implicit_reward_detached(logp_policy, logp_ref, beta):
     return (beta * (logp_policy - logp_ref)).detach()
 
 
+@mistake("dpo_implicit_reward", "pairwise margins of consecutive texts, not one reward per text")
+def dpo_implicit_reward_pair_margins(logp_policy, logp_ref, beta):
+    reward = beta * (logp_policy - logp_ref)
+    return reward[0::2] - reward[1::2]
+
+
+@mistake("dpo_implicit_reward", "the policy detached inside: a gradient of 0, not beta")
+def dpo_implicit_reward_zero_gradient(logp_policy, logp_ref, beta):
+    return beta * (logp_policy.detach() - logp_ref) + 0 * logp_policy
+
+
 # --------------------------------------------------------------------------- #
 # kl_estimates
 # --------------------------------------------------------------------------- #
@@ -119,6 +130,49 @@ def kl_estimates_reversed_order(logp_policy, logp_ref):
             (log_ratio ** 2 / 2).mean().item(), (-log_ratio).mean().item())
 
 
+@mistake("kl_estimates", "returns three 0-d tensors instead of three Python floats")
+def kl_estimates_tensors(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return ((-log_ratio).mean(), (log_ratio ** 2 / 2).mean(),
+            (torch.expm1(log_ratio) - log_ratio).mean())
+
+
+@mistake("kl_estimates", "three float64 0-d tensors: right values, not Python floats")
+def kl_estimates_float64_tensors(logp_policy, logp_ref):
+    log_ratio = (logp_ref - logp_policy).double()
+    return ((-log_ratio).mean(), (log_ratio ** 2 / 2).mean(),
+            (torch.expm1(log_ratio) - log_ratio).mean())
+
+
+@mistake("kl_estimates", "ratio as exp(logp_ref) / exp(logp_policy): 0 / 0 for whole texts")
+def kl_estimates_ratio_of_exps(logp_policy, logp_ref):
+    ratio = torch.exp(logp_ref) / torch.exp(logp_policy)
+    log_ratio = torch.log(ratio)
+    return ((-log_ratio).mean().item(), (log_ratio ** 2 / 2).mean().item(),
+            (ratio - 1 - log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "k2 as the square of the mean log r")
+def kl_estimates_k2_square_of_mean(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return ((-log_ratio).mean().item(), (log_ratio.mean() ** 2 / 2).item(),
+            (torch.expm1(log_ratio) - log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "k3 of the inverse ratio pi / pi_ref")
+def kl_estimates_k3_inverse_ratio(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    return ((-log_ratio).mean().item(), (log_ratio ** 2 / 2).mean().item(),
+            (torch.expm1(-log_ratio) + log_ratio).mean().item())
+
+
+@mistake("kl_estimates", "k3 replaced by k1 clipped at 0")
+def kl_estimates_k3_is_clipped_k1(logp_policy, logp_ref):
+    log_ratio = logp_ref - logp_policy
+    k1 = (-log_ratio).mean().item()
+    return k1, (log_ratio ** 2 / 2).mean().item(), max(k1, 0.0)
+
+
 # --------------------------------------------------------------------------- #
 # masked_kl_rewards
 # --------------------------------------------------------------------------- #
@@ -186,6 +240,36 @@ def masked_kl_rewards_in_place(scores, logp_policy, logp_ref, mask, beta):
     return per_token
 
 
+@mistake("masked_kl_rewards", "the score replaces the last token's KL penalty (= instead of +=)")
+def masked_kl_rewards_overwrite(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -beta * (logp_policy - logp_ref) * mask
+    last_real = mask.sum(dim=1).long() - 1
+    per_token[torch.arange(len(scores)), last_real] = scores
+    return per_token
+
+
+@mistake("masked_kl_rewards", "scatter_ overwrites the last token's KL penalty with the score")
+def masked_kl_rewards_scatter_overwrite(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -beta * (logp_policy - logp_ref) * mask
+    last_real = mask.sum(dim=1).long() - 1
+    return per_token.scatter_(1, last_real[:, None], scores[:, None])
+
+
+@mistake("masked_kl_rewards", "argmax of the mask: the score on the first real token")
+def masked_kl_rewards_argmax(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -beta * (logp_policy - logp_ref) * mask
+    per_token[torch.arange(len(scores)), mask.argmax(dim=1)] += scores
+    return per_token
+
+
+@mistake("masked_kl_rewards", "indexes a B x B block: rewards[:, last] += scores")
+def masked_kl_rewards_block_index(scores, logp_policy, logp_ref, mask, beta):
+    per_token = -beta * (logp_policy - logp_ref) * mask
+    last_real = mask.sum(dim=1).long() - 1
+    per_token[:, last_real] += scores
+    return per_token
+
+
 # --------------------------------------------------------------------------- #
 # adaptive_kl_coef
 # --------------------------------------------------------------------------- #
@@ -224,3 +308,47 @@ def adaptive_kl_coef_no_gain(beta, kl, kl_target, horizon, n_samples):
 @mistake("adaptive_kl_coef", "adds the correction to beta instead of multiplying")
 def adaptive_kl_coef_additive(beta, kl, kl_target, horizon, n_samples):
     return beta + float(np.clip(kl / kl_target - 1, -0.2, 0.2)) * n_samples / horizon
+
+
+@mistake("adaptive_kl_coef", "returns a float32 0-d tensor instead of a Python float")
+def adaptive_kl_coef_tensor(beta, kl, kl_target, horizon, n_samples):
+    error = float(np.clip(kl / kl_target - 1, -0.2, 0.2))
+    return torch.tensor(beta * (1 + error * n_samples / horizon))
+
+
+@mistake("adaptive_kl_coef", "returns a float64 0-d tensor: right value, not a Python float")
+def adaptive_kl_coef_float64_tensor(beta, kl, kl_target, horizon, n_samples):
+    error = float(np.clip(kl / kl_target - 1, -0.2, 0.2))
+    return torch.tensor(beta * (1 + error * n_samples / horizon), dtype=torch.float64)
+
+
+@mistake("adaptive_kl_coef", "inverted error: kl_target / kl - 1")
+def adaptive_kl_coef_inverted_error(beta, kl, kl_target, horizon, n_samples):
+    error = float(np.clip(kl_target / kl - 1, -0.2, 0.2)) if kl > 0 else 0.2
+    return beta * (1 + error * n_samples / horizon)
+
+
+@mistake("adaptive_kl_coef", "inverted gain: horizon / n_samples")
+def adaptive_kl_coef_inverted_gain(beta, kl, kl_target, horizon, n_samples):
+    return beta * (1 + float(np.clip(kl / kl_target - 1, -0.2, 0.2)) * horizon / n_samples)
+
+
+@mistake("adaptive_kl_coef", "compounds: beta * (1 + e) ** (n_samples / horizon)")
+def adaptive_kl_coef_compounded(beta, kl, kl_target, horizon, n_samples):
+    return beta * (1 + float(np.clip(kl / kl_target - 1, -0.2, 0.2))) ** (n_samples / horizon)
+
+
+@mistake("adaptive_kl_coef", "integer division n_samples // horizon")
+def adaptive_kl_coef_integer_gain(beta, kl, kl_target, horizon, n_samples):
+    return beta * (1 + float(np.clip(kl / kl_target - 1, -0.2, 0.2)) * (n_samples // horizon))
+
+
+@mistake("adaptive_kl_coef", "clips the error from above only")
+def adaptive_kl_coef_clip_above_only(beta, kl, kl_target, horizon, n_samples):
+    return beta * (1 + min(kl / kl_target - 1, 0.2) * n_samples / horizon)
+
+
+@mistake("adaptive_kl_coef", "rounds the result to 4 decimals")
+def adaptive_kl_coef_rounded(beta, kl, kl_target, horizon, n_samples):
+    error = float(np.clip(kl / kl_target - 1, -0.2, 0.2))
+    return round(beta * (1 + error * n_samples / horizon), 4)
