@@ -1,6 +1,6 @@
 """rlbook_utils: the small package every chapter of rlbook shares.
 
-- ``envs``: the seed's grid world (chapter 02), a Gymnasium environment.
+- ``envs``: the 2 x 3 grid world of chapter 02, a Gymnasium environment.
 - ``plotting``: value heatmaps with greedy-policy arrows (chapters 02, 03).
 - ``exercises``: how graded tests are declared and run; ``check`` in notebooks.
 - ``assign``: exercise notebooks generated from the reference solutions.
