@@ -5,6 +5,9 @@
 - ``exercises``: how graded tests are declared and run; ``check`` in notebooks.
 - ``assign``: exercise notebooks generated from the reference solutions.
 - ``grader``: grading student notebooks in isolated kernels.
+- ``lessons``: a lesson's reference code and a chapter's solutions, loaded for reuse.
+- ``claims``: ``claim(sentence, holds)``, a lesson's result sentences checked at build.
+- ``reproducible``: one seed, one run (chapters 04, 05).
 """
 
 __version__ = "0.1.0"

@@ -27,6 +27,8 @@ class ClaimError(AssertionError):
 
 def _plain(value):
     if isinstance(value, np.ndarray):
+        if np.issubdtype(value.dtype, np.floating):
+            value = value.astype(np.float64)
         return np.round(value, 4).tolist()
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
         return round(float(value), 4)
