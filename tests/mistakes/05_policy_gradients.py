@@ -81,6 +81,88 @@ def gae_td_errors_only(rewards, values, next_value, terminated, gamma, lam):
     return _gae(rewards, values, next_value, terminated, gamma, 0.0, keep, keep)
 
 
+@mistake("gae_advantages", "masks delta_t with terminated[t] but the trace with terminated[t + 1]")
+def gae_trace_masked_with_next_step(rewards, values, next_value, terminated, gamma, lam):
+    keep = 1 - np.asarray(terminated, dtype=float)
+    return _gae(rewards, values, next_value, terminated, gamma, lam, keep,
+                np.append(keep[1:], 1.0))
+
+
+@mistake("gae_advantages", "masks the trace but bootstraps delta_t past the termination")
+def gae_delta_not_masked(rewards, values, next_value, terminated, gamma, lam):
+    keep = 1 - np.asarray(terminated, dtype=float)
+    return _gae(rewards, values, next_value, terminated, gamma, lam, np.ones(len(keep)), keep)
+
+
+@mistake("gae_advantages", "values one step late: delta_t = r_t + gamma V(s_t) - V(s_(t-1))")
+def gae_values_one_step_late(rewards, values, next_value, terminated, gamma, lam):
+    rewards, values = np.asarray(rewards, dtype=float), np.asarray(values, dtype=float)
+    keep = 1 - np.asarray(terminated, dtype=float)
+    out, running = np.zeros(len(rewards)), 0.0
+    for t in reversed(range(len(rewards))):
+        delta = rewards[t] + gamma * values[t] * keep[t] - values[max(t - 1, 0)]
+        running = delta + gamma * lam * keep[t] * running
+        out[t] = running
+    return out
+
+
+@mistake("gae_advantages", "loops forwards: A_(t+1) is still 0 when A_t is computed")
+def gae_forward_loop(rewards, values, next_value, terminated, gamma, lam):
+    rewards, values = np.asarray(rewards, dtype=float), np.asarray(values, dtype=float)
+    keep = 1 - np.asarray(terminated, dtype=float)
+    next_values = np.append(values[1:], next_value)
+    out = np.zeros(len(rewards) + 1)
+    for t in range(len(rewards)):
+        delta = rewards[t] + gamma * next_values[t] * keep[t] - values[t]
+        out[t] = delta + gamma * lam * keep[t] * out[t + 1]
+    return out[:-1]
+
+
+def _gae_loop_into(out, rewards, values, next_value, terminated, gamma, lam):
+    running, v_next = 0.0, next_value
+    for t in reversed(range(len(rewards))):
+        keep = 0.0 if terminated[t] else 1.0
+        running = rewards[t] + gamma * v_next * keep - values[t] + gamma * lam * keep * running
+        out[t] = running
+        v_next = values[t]
+    return out
+
+
+@mistake("gae_advantages", "np.zeros_like(values): an integer array for integer inputs")
+def gae_zeros_like_values(rewards, values, next_value, terminated, gamma, lam):
+    values = np.asarray(values)
+    return _gae_loop_into(np.zeros_like(values), rewards, values, next_value, terminated,
+                          gamma, lam)
+
+
+@mistake("gae_advantages", "np.zeros_like(rewards): an integer array for integer inputs")
+def gae_zeros_like_rewards(rewards, values, next_value, terminated, gamma, lam):
+    rewards = np.asarray(rewards)
+    return _gae_loop_into(np.zeros_like(rewards), rewards, values, next_value, terminated,
+                          gamma, lam)
+
+
+@mistake("gae_advantages", "folds gamma * next_value into rewards[-1] in place (np.asarray "
+         "does not copy: the caller's rollout buffer changes)")
+def gae_mutates_rewards(rewards, values, next_value, terminated, gamma, lam):
+    rewards = np.asarray(rewards)  # the caller's array itself when it is already float
+    values = np.asarray(values, dtype=float)
+    keep = 1 - np.asarray(terminated, dtype=float)
+    if len(rewards) and keep[-1]:
+        rewards[-1] += gamma * next_value
+    return _gae(rewards, values, next_value, terminated, gamma, lam, keep, keep,
+                bootstrap_last=False)
+
+
+@mistake("gae_advantages", "zeroes V(s_(t+1)) after terminations inside the caller's values")
+def gae_mutates_values(rewards, values, next_value, terminated, gamma, lam):
+    values = np.asarray(values)  # a view of the caller's float32 buffer
+    done = np.asarray(terminated, dtype=bool)
+    values[1:][done[:-1]] = 0.0  # "nothing after a termination"... in the caller's buffer
+    keep = 1 - done.astype(float)
+    return _gae(rewards, values, next_value, terminated, gamma, lam, keep, keep)
+
+
 # --------------------------------------------------------------------------- #
 # ppo_diagnostics
 # --------------------------------------------------------------------------- #
@@ -166,6 +248,22 @@ def ppo_diagnostics_numpy_without_detach(logp_new, logp_old, clip_eps):
     log_ratio = logp_new.numpy() - logp_old.numpy()
     ratio = np.exp(log_ratio)
     return float(np.mean((ratio - 1) - log_ratio)), float(np.mean(np.abs(ratio - 1) > clip_eps))
+
+
+@mistake("ppo_diagnostics", "ratio from probabilities, exp(logp_new) / exp(logp_old): "
+         "0 / 0 = nan once a log-prob underflows")
+def ppo_diagnostics_probability_ratio(logp_new, logp_old, clip_eps):
+    with torch.no_grad():
+        ratio = logp_new.exp() / logp_old.exp()
+        return (float(((ratio - 1) - ratio.log()).mean()),
+                _share((ratio - 1).abs() > clip_eps))
+
+
+@mistake("ppo_diagnostics", "ratio upside down everywhere: exp(logp_old - logp_new)")
+def ppo_diagnostics_ratio_upside_down(logp_new, logp_old, clip_eps):
+    log_ratio = logp_old - logp_new.detach()
+    ratio = log_ratio.exp()
+    return float(((ratio - 1) - log_ratio).mean()), _share((ratio - 1).abs() > clip_eps)
 
 
 # --------------------------------------------------------------------------- #
@@ -304,3 +402,12 @@ def explained_variance_one_when_constant(values, returns):
 def explained_variance_divides_by_zero(values, returns):
     values, returns = _arrays(values, returns)
     return float(1 - np.var(returns - values) / np.var(returns))
+
+
+@mistake("explained_variance", "ratio upside down: 1 - Var[returns] / Var[returns - values]")
+def explained_variance_upside_down(values, returns):
+    values, returns = _arrays(values, returns)
+    if np.var(returns) == 0:
+        return float("nan")
+    with np.errstate(divide="ignore"):
+        return float(1 - np.var(returns) / np.var(returns - values))
