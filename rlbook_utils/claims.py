@@ -27,11 +27,11 @@ class ClaimError(AssertionError):
 
 def _plain(value):
     if isinstance(value, np.ndarray):
-        if np.issubdtype(value.dtype, np.floating):
-            value = value.astype(np.float64)
-        return np.round(value, 4).tolist()
+        return [_plain(item) for item in value.tolist()] if value.ndim else _plain(value.item())
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
-        return round(float(value), 4)
+        return float(f"{float(value):.6g}")  # 6 significant digits: 4.3e-08 stays visible
     return value
 
 

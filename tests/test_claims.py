@@ -42,8 +42,15 @@ def claims_in(notebook) -> list[tuple[str, list[str]]]:
 
 
 def prose_of(notebook) -> str:
-    return _words(" ".join(cell.source for cell in notebook.cells
-                           if cell.cell_type == "markdown"))
+    """What the reader reads: markdown cells, figure captions and images' alt texts."""
+    parts = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source)
+        figure_settings = cell.metadata.get("mystnb", {})
+        parts += [str(figure_settings.get("figure", {}).get("caption", "")),
+                  str(figure_settings.get("image", {}).get("alt", ""))]
+    return _words(" ".join(parts))
 
 
 # --------------------------------------------------------------------------- #
@@ -60,7 +67,7 @@ def test_a_false_claim_names_the_sentence_and_the_evidence():
               solved=np.array([1, 0]), median_step=24012.345678)
     message = str(error.value)
     assert "every run was solved" in message and "contradicts" in message
-    assert "solved=[1, 0]" in message and "median_step=24012.3457" in message
+    assert "solved=[1, 0]" in message and "median_step=24012.3" in message
     assert isinstance(error.value, AssertionError)  # a failed check, as an assert would be
 
 
@@ -153,3 +160,13 @@ def test_the_detector_finds_claims_and_misquotes():
     assert [sentence for sentence, _ in found] == ["The agent solved it", "The agent failed"]
     prose = prose_of(notebook)
     assert _words(found[0][0]) in prose and _words(found[1][0]) not in prose
+    notebook.cells[1].metadata["mystnb"] = {"figure": {"caption": "Returns rise."},
+                                            "image": {"alt": "A line that rises."}}
+    assert "Returns rise." in prose_of(notebook) and "A line that rises." in prose_of(notebook)
+
+
+def test_the_evidence_keeps_small_values_and_rounds_float32_arrays():
+    with pytest.raises(ClaimError) as error:
+        claim("the gap is tiny", False, gap=4.3e-8,
+              shares=np.array([0.0481, 0.5], dtype=np.float32))
+    assert "gap=4.3e-08" in str(error.value) and "shares=[0.0481, 0.5]" in str(error.value)
