@@ -64,6 +64,37 @@ def huber_loss_wrong_default(predicted, target, delta=0.5):
     return F.huber_loss(predicted, target, delta=delta)
 
 
+@mistake("huber_loss", "linear piece delta * |x| - 0.5 * delta (offset not squared)")
+def huber_loss_offset_not_squared(predicted, target, delta=1.0):
+    error = predicted - target
+    return torch.where(error.abs() <= delta, 0.5 * error ** 2,
+                       delta * error.abs() - 0.5 * delta).mean()
+
+
+@mistake("huber_loss", "threshold hard-coded at 1 whatever delta is")
+def huber_loss_threshold_1(predicted, target, delta=1.0):
+    error = predicted - target
+    return torch.where(error.abs() <= 1.0, 0.5 * error ** 2,
+                       delta * (error.abs() - 0.5 * delta)).mean()
+
+
+@mistake("huber_loss", "clips the error, then squares it: flat beyond delta")
+def huber_loss_clipped_error(predicted, target, delta=1.0):
+    return (0.5 * (predicted - target).clamp(-delta, delta) ** 2).mean()
+
+
+@mistake("huber_loss", "error predicted + target")
+def huber_loss_plus_target(predicted, target, delta=1.0):
+    return F.huber_loss(predicted + target, torch.zeros_like(target), delta=delta)
+
+
+@mistake("huber_loss", "subtracts in place: writes the errors into the caller's predicted")
+def huber_loss_in_place(predicted, target, delta=1.0):
+    error = predicted
+    error -= target  # the same tensor as predicted
+    return F.huber_loss(error, torch.zeros_like(error), delta=delta)
+
+
 # --------------------------------------------------------------------------- #
 # double_dqn_target
 # --------------------------------------------------------------------------- #
@@ -135,12 +166,38 @@ def double_dqn_target_discounts_reward(rewards, next_q_online, next_q_target, te
         return gamma * (rewards + (1 - terminated) * next_q_target.gather(1, best).squeeze(1))
 
 
-@mistake("double_dqn_target", "returns float64 targets")
-def double_dqn_target_float64(rewards, next_q_online, next_q_target, terminated, gamma):
+@mistake("double_dqn_target", "adds into the caller's rewards: rewards += ... under no_grad")
+def double_dqn_target_mutates_rewards(rewards, next_q_online, next_q_target, terminated,
+                                      gamma):
     with torch.no_grad():
         best = next_q_online.argmax(dim=1, keepdim=True)
-        values = next_q_target.gather(1, best).squeeze(1).double()
-        return rewards.double() + gamma * (1 - terminated.double()) * values
+        rewards += gamma * (1 - terminated) * next_q_target.gather(1, best).squeeze(1)
+        return rewards
+
+
+@mistake("double_dqn_target", "detaches the Q values only: grad still flows from rewards")
+def double_dqn_target_detaches_q_only(rewards, next_q_online, next_q_target, terminated,
+                                      gamma):
+    best = next_q_online.argmax(dim=1, keepdim=True)
+    values = next_q_target.detach().gather(1, best).squeeze(1)
+    return rewards + gamma * (1 - terminated) * values
+
+
+@mistake("double_dqn_target", "mask inverted: gamma * terminated * Q_target(s', a*)")
+def double_dqn_target_mask_inverted(rewards, next_q_online, next_q_target, terminated,
+                                    gamma):
+    with torch.no_grad():
+        best = next_q_online.argmax(dim=1, keepdim=True)
+        return rewards + gamma * terminated * next_q_target.gather(1, best).squeeze(1)
+
+
+@mistake("double_dqn_target", "(1 - terminated) multiplies the whole target, reward too")
+def double_dqn_target_masks_reward(rewards, next_q_online, next_q_target, terminated,
+                                   gamma):
+    with torch.no_grad():
+        best = next_q_online.argmax(dim=1, keepdim=True)
+        values = next_q_target.gather(1, best).squeeze(1)
+        return (1 - terminated) * (rewards + gamma * values)
 
 
 # --------------------------------------------------------------------------- #
@@ -210,6 +267,113 @@ def n_step_targets_one_step(rewards, terminated, next_values, gamma, n):
     return rewards + gamma * (1 - terminated) * next_values
 
 
+def _correct_n_step(rewards, terminated, next_values, gamma, n, out):
+    """The right targets, written into ``out`` (for the aliasing mistake)."""
+    T = len(rewards)
+    for t in range(T):
+        total, discount, i = 0.0, 1.0, t
+        for i in range(t, min(t + n, T)):
+            total += discount * float(rewards[i])
+            discount *= gamma
+            if terminated[i]:
+                break
+        else:
+            total += discount * float(next_values[i])
+        out[t] = total
+    return out
+
+
+@mistake("n_step_targets", "bootstraps after a terminal transition (no mask)")
+def n_step_targets_unmasked_after_terminal(rewards, terminated, next_values, gamma, n):
+    T = len(rewards)
+    targets = torch.zeros(T)
+    for t in range(T):
+        total, discount, last = 0.0, 1.0, t
+        for i in range(t, min(t + n, T)):
+            total += discount * float(rewards[i])
+            discount *= gamma
+            last = i
+            if terminated[i]:
+                break
+        targets[t] = total + discount * float(next_values[last])
+    return targets
+
+
+@mistake("n_step_targets", "masks the bootstrap with d_t, the first transition's flag")
+def n_step_targets_mask_of_first(rewards, terminated, next_values, gamma, n):
+    T = len(rewards)
+    targets = torch.zeros(T)
+    for t in range(T):
+        total, discount, last = 0.0, 1.0, t
+        for i in range(t, min(t + n, T)):
+            total += discount * float(rewards[i])
+            discount *= gamma
+            last = i
+            if terminated[i]:
+                break
+        targets[t] = total + discount * (1 - float(terminated[t])) * float(next_values[last])
+    return targets
+
+
+@mistake("n_step_targets", "treats the end of the data as a terminal: no bootstrap there")
+def n_step_targets_no_bootstrap_at_data_end(rewards, terminated, next_values, gamma, n):
+    T = len(rewards)
+    targets = torch.zeros(T)
+    for t in range(T):
+        total, discount, ended = 0.0, 1.0, t + n > T
+        for i in range(t, min(t + n, T)):
+            total += discount * float(rewards[i])
+            discount *= gamma
+            if terminated[i]:
+                ended = True
+                break
+        if not ended:
+            total += discount * float(next_values[t + n - 1])
+        targets[t] = total
+    return targets
+
+
+@mistake("n_step_targets", "stops the sum before the terminal transition's reward")
+def n_step_targets_drops_terminal_reward(rewards, terminated, next_values, gamma, n):
+    T = len(rewards)
+    targets = torch.zeros(T)
+    for t in range(T):
+        total, discount, ended, last = 0.0, 1.0, False, t
+        for i in range(t, min(t + n, T)):
+            if terminated[i] and i > t:
+                ended = True
+                break
+            total += discount * float(rewards[i])
+            discount *= gamma
+            last = i
+            if terminated[i]:
+                ended = True
+                break
+        if not ended:
+            total += discount * float(next_values[last])
+        targets[t] = total
+    return targets
+
+
+@mistake("n_step_targets", "sums n - 1 rewards before bootstrapping")
+def n_step_targets_n_minus_one_rewards(rewards, terminated, next_values, gamma, n):
+    return _n_step(rewards, terminated, next_values, gamma, max(n - 1, 1))
+
+
+@mistake("n_step_targets", "out = rewards (no clone): writes the targets into the rewards")
+def n_step_targets_aliases_rewards(rewards, terminated, next_values, gamma, n):
+    out = rewards  # the caller's tensor, not a copy
+    return _correct_n_step(rewards, terminated, next_values, gamma, n, out)
+
+
+@mistake("n_step_targets", "clears the caller's next_values in place after use")
+def n_step_targets_clobbers_next_values(rewards, terminated, next_values, gamma, n):
+    targets = _correct_n_step(rewards, terminated, next_values, gamma, n,
+                              torch.zeros(len(rewards)))
+    next_values.mul_(0)
+    return targets
+
+
 # --------------------------------------------------------------------------- #
 # dueling_q
 # --------------------------------------------------------------------------- #
@@ -251,3 +415,26 @@ def dueling_q_detached_mean(values, advantages):
 @mistake("dueling_q", "detaches the value head")
 def dueling_q_detached_value(values, advantages):
     return values.detach() + advantages - advantages.mean(dim=1, keepdim=True)
+
+
+@mistake("dueling_q", "centres the caller's advantages in place when no grad is needed")
+def dueling_q_in_place_without_grad(values, advantages):
+    if torch.is_grad_enabled() and advantages.requires_grad:
+        return values + advantages - advantages.mean(dim=1, keepdim=True)
+    advantages -= advantages.mean(dim=1, keepdim=True)
+    return values + advantages
+
+
+@mistake("dueling_q", "the mean of V over the batch instead of each state's V")
+def dueling_q_batch_mean_value(values, advantages):
+    return values.mean() + advantages - advantages.mean(dim=1, keepdim=True)
+
+
+@mistake("dueling_q", "values squeezed to [B]: broadcasts along the actions")
+def dueling_q_values_squeezed(values, advantages):
+    return values.squeeze(1) + advantages - advantages.mean(dim=1, keepdim=True)
+
+
+@mistake("dueling_q", "subtracts the sum of the advantages, not their mean")
+def dueling_q_sum(values, advantages):
+    return values + advantages - advantages.sum(dim=1, keepdim=True)
