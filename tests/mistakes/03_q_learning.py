@@ -53,6 +53,40 @@ def n_step_return_reversed(rewards, bootstrap_value, terminated, gamma):
                                               else gamma ** len(rewards) * bootstrap_value)
 
 
+@mistake("n_step_return", "reverses the caller's list in place (right value, input changed)")
+def n_step_return_reverses_in_place(rewards, bootstrap_value, terminated, gamma):
+    if isinstance(rewards, list):
+        rewards.reverse()  # the caller's list is now backwards
+        backwards = rewards
+    else:
+        backwards = list(rewards)[::-1]
+    G = 0.0 if terminated else float(bootstrap_value)
+    for reward in backwards:
+        G = reward + gamma * G
+    return float(G)
+
+
+@mistake("n_step_return", "discounts in place on the caller's array (right value)")
+def n_step_return_scales_array_in_place(rewards, bootstrap_value, terminated, gamma):
+    rewards = np.asarray(rewards, dtype=float)  # the caller's array itself, if it is one
+    n = len(rewards)
+    rewards *= gamma ** np.arange(n)
+    return float(rewards.sum() + (0.0 if terminated else gamma ** n * bootstrap_value))
+
+
+@mistake("n_step_return", "multiplies the bootstrap value by gamma * n, not gamma**n")
+def n_step_return_gamma_times_n(rewards, bootstrap_value, terminated, gamma):
+    return _discounted_sum(rewards, gamma) + (0.0 if terminated
+                                              else gamma * len(rewards) * bootstrap_value)
+
+
+@mistake("n_step_return", "when terminated, adds the rewards undiscounted")
+def n_step_return_terminal_undiscounted(rewards, bootstrap_value, terminated, gamma):
+    if terminated:
+        return float(sum(rewards))
+    return _discounted_sum(rewards, gamma) + gamma ** len(rewards) * bootstrap_value
+
+
 # --------------------------------------------------------------------------- #
 # expected_sarsa_update
 # --------------------------------------------------------------------------- #
@@ -135,6 +169,37 @@ def expected_sarsa_update_no_alpha(Q, s, a, r, s_next, terminated, alpha, gamma,
                   1.0)
 
 
+@mistake("expected_sarsa_update", "returns the new Q[s, a] instead of the TD error")
+def expected_sarsa_update_returns_new_value(Q, s, a, r, s_next, terminated, alpha, gamma,
+                                            epsilon):
+    _apply(Q, s, a, r + gamma * (1 - terminated) * _expectation(Q[s_next], epsilon), alpha)
+    return float(Q[s, a])
+
+
+@mistake("expected_sarsa_update", "returns the target instead of the TD error")
+def expected_sarsa_update_returns_target(Q, s, a, r, s_next, terminated, alpha, gamma,
+                                         epsilon):
+    target = r + gamma * (1 - terminated) * _expectation(Q[s_next], epsilon)
+    _apply(Q, s, a, target, alpha)
+    return float(target)
+
+
+@mistake("expected_sarsa_update", "greedy action 1 - epsilon, the others epsilon / (n - 1)")
+def expected_sarsa_update_n_minus_one(Q, s, a, r, s_next, terminated, alpha, gamma,
+                                      epsilon):
+    q_next = Q[s_next]
+    probs = np.full(len(q_next), epsilon / (len(q_next) - 1))
+    probs[np.argmax(q_next)] = 1 - epsilon
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * probs @ q_next, alpha)
+
+
+@mistake("expected_sarsa_update", "takes the expectation over Q[s], not Q[s_next]")
+def expected_sarsa_update_wrong_row(Q, s, a, r, s_next, terminated, alpha, gamma,
+                                    epsilon):
+    return _apply(Q, s, a, r + gamma * (1 - terminated) * _expectation(Q[s], epsilon),
+                  alpha)
+
+
 # --------------------------------------------------------------------------- #
 # double_q_update
 # --------------------------------------------------------------------------- #
@@ -199,6 +264,40 @@ def double_q_update_error_after(Q_update, Q_other, s, a, r, s_next, terminated, 
     return float(target - Q_update[s, a])
 
 
+@mistake("double_q_update", "roles swapped: Q_other chooses a*, Q_update values it")
+def double_q_update_roles_swapped(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                                  gamma):
+    best = int(np.argmax(Q_other[s_next]))
+    target = r + gamma * (1 - terminated) * Q_update[s_next, best]
+    return _apply(Q_update, s, a, target, alpha)
+
+
+@mistake("double_q_update", "a* from the wrong row: argmax Q_update[s], not Q_update[s_next]")
+def double_q_update_wrong_row(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                              gamma):
+    best = int(np.argmax(Q_update[s]))
+    target = r + gamma * (1 - terminated) * Q_other[s_next, best]
+    return _apply(Q_update, s, a, target, alpha)
+
+
+@mistake("double_q_update", "returns the target instead of the TD error")
+def double_q_update_returns_target(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                                   gamma):
+    best = int(np.argmax(Q_update[s_next]))
+    target = r + gamma * (1 - terminated) * Q_other[s_next, best]
+    _apply(Q_update, s, a, target, alpha)
+    return float(target)
+
+
+@mistake("double_q_update", "breaks ties of argmax Q_update at random, with no seed")
+def double_q_update_random_ties(Q_update, Q_other, s, a, r, s_next, terminated, alpha,
+                                gamma):
+    row = Q_update[s_next]
+    best = int(np.random.default_rng().choice(np.flatnonzero(row == row.max())))
+    target = r + gamma * (1 - terminated) * Q_other[s_next, best]
+    return _apply(Q_update, s, a, target, alpha)
+
+
 # --------------------------------------------------------------------------- #
 # run_double_q_learning
 # --------------------------------------------------------------------------- #
@@ -211,21 +310,38 @@ def _epsilon_greedy(q_values, epsilon, rng):
 
 def _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, *, explore=True,
                    which="coin", valued_by="other", mask_truncated=False,
-                   mask_terminated=True, discount_returns=False, rng=None):
+                   mask_terminated=True, discount_returns=False, rng=None,
+                   act_on="sum", coin_from="rng", new_rng_every_episode=False,
+                   reset_seed="first", argmax_ties=False, advance_state=True,
+                   swap_alpha_gamma=False, stop_on_truncated=True,
+                   coin_per_episode=False):
     rng = np.random.default_rng(seed) if rng is None else rng
     shape = (env.observation_space.n, env.action_space.n)
     Q1, Q2 = np.zeros(shape), np.zeros(shape)
+    if swap_alpha_gamma:
+        alpha, gamma = gamma, alpha
     episode_returns = []
     for episode in range(n_episodes):
-        state, _ = env.reset(seed=seed if episode == 0 else None)
+        if new_rng_every_episode:
+            rng = np.random.default_rng(seed)
+        first = episode == 0
+        state, _ = env.reset(seed=seed if (reset_seed == "every" or
+                                           (reset_seed == "first" and first)) else None)
         episode_return, discount, done = 0.0, 1.0, False
+        heads = (rng.random() < 0.5) if coin_per_episode else None
         while not done:
-            action = _epsilon_greedy(Q1[state] + Q2[state], epsilon if explore else 0.0,
-                                     rng)
+            q_values = {"sum": Q1[state] + Q2[state], "q1": Q1[state]}[act_on]
+            if argmax_ties:
+                action = (int(rng.integers(len(q_values))) if rng.random() < epsilon
+                          else int(np.argmax(q_values)))
+            else:
+                action = _epsilon_greedy(q_values, epsilon if explore else 0.0, rng)
             next_state, reward, terminated, truncated, _ = env.step(action)
             stop = (terminated and mask_terminated) or (truncated and mask_truncated)
+            if not coin_per_episode:
+                heads = (rng.random() if coin_from == "rng" else np.random.random()) < 0.5
             if which == "coin":
-                pairs = [(Q1, Q2)] if rng.random() < 0.5 else [(Q2, Q1)]
+                pairs = [(Q1, Q2)] if heads else [(Q2, Q1)]
             elif which == "first":
                 pairs = [(Q1, Q2)]
             else:  # both tables, each valued by the other
@@ -238,7 +354,9 @@ def _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, *, explore=True
             episode_return += discount * reward
             if discount_returns:
                 discount *= gamma
-            state, done = next_state, terminated or truncated
+            if advance_state:
+                state = next_state
+            done = terminated or (truncated and stop_on_truncated)
         episode_returns.append(episode_return)
     return Q1, Q2, episode_returns
 
@@ -292,3 +410,66 @@ def run_double_q_learning_ignores_seed(env, n_episodes, alpha, gamma, epsilon, s
 def run_double_q_learning_discounted(env, n_episodes, alpha, gamma, epsilon, seed):
     return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
                           discount_returns=True)
+
+
+@mistake("run_double_q_learning", "acts epsilon-greedily on Q1 alone, not on Q1 + Q2")
+def run_double_q_learning_acts_on_q1(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, act_on="q1")
+
+
+@mistake("run_double_q_learning", "flips the coin with the global np.random, not rng")
+def run_double_q_learning_global_coin(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, coin_from="global")
+
+
+@mistake("run_double_q_learning", "re-creates rng = default_rng(seed) at every episode")
+def run_double_q_learning_rng_every_episode(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          new_rng_every_episode=True)
+
+
+@mistake("run_double_q_learning", "calls env.reset(seed=seed) at every episode")
+def run_double_q_learning_reseeds_env(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, reset_seed="every")
+
+
+@mistake("run_double_q_learning", "never seeds the environment (env.reset() only)")
+def run_double_q_learning_env_unseeded(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, reset_seed="never")
+
+
+@mistake("run_double_q_learning", "ignores the seed argument: a fixed rng seed of 0")
+def run_double_q_learning_fixed_rng_seed(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          rng=np.random.default_rng(0))
+
+
+@mistake("run_double_q_learning", "acts with np.argmax: ties always go to action 0")
+def run_double_q_learning_argmax_ties(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed, argmax_ties=True)
+
+
+@mistake("run_double_q_learning", "forgets state = next_state after each step")
+def run_double_q_learning_state_not_advanced(env, n_episodes, alpha, gamma, epsilon,
+                                             seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          advance_state=False)
+
+
+@mistake("run_double_q_learning", "passes (gamma, alpha) to double_q_update, swapped")
+def run_double_q_learning_swaps_alpha_gamma(env, n_episodes, alpha, gamma, epsilon,
+                                            seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          swap_alpha_gamma=True)
+
+
+@mistake("run_double_q_learning", "stops an episode only when terminated, not truncated")
+def run_double_q_learning_ignores_truncated(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          stop_on_truncated=False)
+
+
+@mistake("run_double_q_learning", "flips the coin once per episode, not every step")
+def run_double_q_learning_coin_per_episode(env, n_episodes, alpha, gamma, epsilon, seed):
+    return _double_q_loop(env, n_episodes, alpha, gamma, epsilon, seed,
+                          coin_per_episode=True)
