@@ -2,23 +2,39 @@
 
 Every expected value is computed here, independently of the reference solution: by
 hand for the tiny MDPs (derivations in the comments), by checking that a returned V
-satisfies the Bellman equation (a property, whatever method produced V), by
-enumerating every deterministic policy of a tiny MDP, and by value iteration (a
-method unlike policy iteration) for optimal values.
+satisfies the Bellman equation (a property, whatever method produced V), by a float64
+solve of the model written as arrays (``_solve``), by enumerating every deterministic
+policy of a tiny MDP, and by value iteration (a method unlike policy iteration) for
+optimal values.
+
+Values are compared with a relative tolerance of 1e-5 (``TOL``): a correct answer
+computed in float32 passes, every typical mistake is off by far more. A failed check
+names a cause only when the answer matches it: ``_evaluation_hint`` and
+``_advantages_hint`` recompute what each typical mistake would return on the test's
+input and compare it with the answer; ``_Run.hint`` reads the symptom off what
+policy_iteration returned and off every call it made to the learner's
+exact_policy_evaluation (so a wrong exercise 2.1 is named as such).
 
 Models are in Gymnasium's toy-text format, P[s][a] = [(prob, next_state, reward,
 terminated), ...]. Each test builds its own fresh model, so a function that mutates
-its input cannot spoil another test.
+its input cannot spoil another test. The tests of policy_iteration that can loop
+forever on a wrong answer come last, so that a loop the time limit stops (the grader
+then fails the exercise's remaining tests) costs only those.
 """
 
 import copy
 import itertools
+import sys
 
 import gymnasium as gym
 import numpy as np
 
 from rlbook_utils.envs import GridWorldEnv
+from rlbook_utils import exercises as _harness
 from rlbook_utils.exercises import exercise
+
+TOL = 1e-5
+"""Relative tolerance on values: float32 rounding (about 1e-7) passes."""
 
 
 # --------------------------------------------------------------------------- #
@@ -35,11 +51,11 @@ def _bellman_backup(P, policy, V, gamma):
     return backup
 
 
-def _model_arrays(P):
+def _model_arrays(P, mask_terminal=True):
     """The model as arrays: T [S, A, S] continuing probabilities, R [S, A] expected reward.
 
     A terminating transition contributes to R but not to T, which is how "does not
-    bootstrap" reads in matrix form.
+    bootstrap" reads in matrix form (``mask_terminal=False`` builds the usual mistake).
     """
     n_states, n_actions = len(P), len(P[0])
     T = np.zeros((n_states, n_actions, n_states))
@@ -48,15 +64,23 @@ def _model_arrays(P):
         for a in range(n_actions):
             for prob, next_state, reward, terminated in P[s][a]:
                 R[s, a] += prob * reward
-                if not terminated:
+                if not (terminated and mask_terminal):
                     T[s, a, next_state] += prob
     return T, R
 
 
-def _lookahead(P, V, gamma):
+def _lookahead(P, V, gamma, mask_terminal=True):
     """Q[s, a] = sum over outcomes of prob * (reward + gamma * V[s'] unless terminated)."""
-    T, R = _model_arrays(P)
+    T, R = _model_arrays(P, mask_terminal)
     return R + gamma * T @ V
+
+
+def _solve(P, policy, gamma):
+    """V_pi by one float64 solve of (I - gamma P_pi) V = r_pi, from the model arrays."""
+    T, R = _model_arrays(P)
+    policy = np.asarray(policy, dtype=float)
+    P_pi = np.einsum("sa,sat->st", policy, T)
+    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, np.sum(policy * R, axis=1))
 
 
 def _value_of(P, policy, gamma, n_sweeps=5000):
@@ -82,13 +106,31 @@ def _optimal_values(P, gamma, tolerance=1e-13):
         V = V_new
 
 
+def _gap(got, expected):
+    """Largest difference, relative to the size of the expected values."""
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    scale = max(float(np.max(np.abs(expected))), 1e-300)
+    return float(np.max(np.abs(got - expected))) / scale
+
+
+def _close(got, expected, tolerance=TOL):
+    return _gap(got, expected) <= tolerance
+
+
+def _show(values):
+    """Values with enough digits to see a difference of 1e-6 (and no "-0.")."""
+    values = np.asarray(values, dtype=float) + 0.0
+    return np.array2string(values, precision=7, suppress_small=False,
+                           floatmode="maxprec", max_line_width=1000)
+
+
 def _frozen_lake_P():
     return gym.make("FrozenLake-v1").unwrapped.P
 
 
-def _stochastic_mdp():
+def _stochastic_mdp(reward_scale=1.0):
     """3 states, 2 actions, slippery moves, two ways to end the episode."""
-    return {
+    P = {
         0: {0: [(0.7, 1, 1.0, False), (0.3, 0, 0.0, False)],
             1: [(0.5, 2, -1.0, False), (0.25, 1, 2.0, False), (0.25, 0, 0.5, True)]},
         1: {0: [(0.6, 2, 0.0, False), (0.4, 1, 1.0, False)],
@@ -96,6 +138,8 @@ def _stochastic_mdp():
         2: {0: [(1.0, 2, -0.5, False)],
             1: [(0.2, 2, 0.0, False), (0.3, 0, 1.0, False), (0.5, 1, 4.0, True)]},
     }
+    return {s: {a: [(p, s2, r * reward_scale, t) for p, s2, r, t in outcomes]
+                for a, outcomes in actions.items()} for s, actions in P.items()}
 
 
 _STOCHASTIC_POLICY = np.array([[0.3, 0.7],
@@ -114,6 +158,119 @@ def _vector(got, n, name):
 # --------------------------------------------------------------------------- #
 # Exercise 2.1: exact_policy_evaluation(P, policy, gamma)
 # --------------------------------------------------------------------------- #
+def _typical_evaluations(P, policy, gamma):
+    """What each typical wrong answer returns on this input: {hint: V}."""
+    policy = np.asarray(policy, dtype=float)
+    n_states, n_actions = policy.shape
+    one_hot = np.eye(n_actions)[policy.argmax(axis=1)]
+
+    def system(pi, mask=True, terminal_reward=True, accumulate=True, weigh_reward=True,
+               whole_numbers=False):
+        P_pi, r_pi = np.zeros((n_states, n_states)), np.zeros(n_states)
+        for s in range(n_states):
+            for a in range(n_actions):
+                for prob, next_state, reward, terminated in P[s][a]:
+                    if terminated and not terminal_reward:
+                        continue
+                    r_pi[s] += (pi[s, a] if weigh_reward else 1.0) * prob * reward
+                    if terminated and mask:
+                        continue
+                    weight = pi[s, a] * prob
+                    if whole_numbers:  # P_pi of integer dtype: every += truncates
+                        P_pi[s, next_state] = np.trunc(P_pi[s, next_state] + weight)
+                    elif accumulate:
+                        P_pi[s, next_state] += weight
+                    else:
+                        P_pi[s, next_state] = weight
+        return P_pi, r_pi
+
+    def solve(P_pi, r_pi, discount=gamma):
+        return np.linalg.solve(np.eye(n_states) - discount * P_pi, r_pi)
+
+    def sweeps(theta=1e-8):
+        P_pi, r_pi = system(policy)
+        V = np.zeros(n_states)
+        for _ in range(100_000):
+            V_new = r_pi + gamma * P_pi @ V
+            if np.max(np.abs(V_new - V)) < theta:
+                return V_new
+            V = V_new
+        return V
+
+    candidates = {
+        "this is the value when terminated transitions bootstrap: a terminated "
+        "transition adds prob * reward to r_pi but nothing to P_pi":
+            lambda: solve(*system(policy, mask=False)),
+        "this is the value without the rewards of terminated transitions: their "
+        "reward still goes into r_pi (only P_pi leaves them out)":
+            lambda: solve(*system(policy, terminal_reward=False)),
+        "this is what P_pi[s, s'] = ... gives when one next state is listed in two "
+        "tuples: add them, P_pi[s, s'] += pi(a|s) * prob":
+            lambda: solve(*system(policy, accumulate=False)),
+        "this is the solution with P_pi transposed: row s of P_pi holds where you go "
+        "FROM s, P_pi[s, s']":
+            lambda: (lambda P_pi, r_pi: solve(P_pi.T, r_pi))(*system(policy)),
+        "this is what r_pi gives without the factor pi(a|s): weigh each reward by "
+        "pi(a|s) * prob":
+            lambda: solve(*system(policy, weigh_reward=False)),
+        "this is the value of each state's most likely action alone: average over "
+        "every action, weighted by pi(a|s)":
+            lambda: solve(*system(one_hot)),
+        "this is the solution of (I - P_pi) V = r_pi: gamma is missing":
+            lambda: solve(*system(policy), discount=1.0),
+        "this is what a P_pi of integer dtype gives (each += truncates to a whole "
+        "number): make P_pi a float array":
+            lambda: solve(*system(policy, whole_numbers=True)),
+        "this is what sweeps stopped at theta = 1e-8 give: solve the linear system "
+        "(I - gamma P_pi) V = r_pi instead of sweeping to a tolerance":
+            sweeps,
+    }
+    truth = _solve(P, policy, gamma)
+    typical = {}
+    for hint, compute in candidates.items():
+        try:
+            V = compute()
+        except np.linalg.LinAlgError:
+            continue
+        if np.all(np.isfinite(V)) and _gap(V, truth) > 10 * TOL:
+            typical[hint] = V
+    return typical
+
+
+_EVALUATION_RULE = (
+    "r_pi[s] = sum_a pi(a|s) sum prob * reward over all tuples of P[s][a]; "
+    "P_pi[s, s'] = sum_a pi(a|s) sum prob over the tuples that do not terminate (ROW s "
+    "is the state you leave); then solve (I - gamma P_pi) V = r_pi")
+
+
+def _evaluation_hint(P, policy, gamma, V):
+    """Name the typical mistake(s) V matches on this input, else give the rule."""
+    matches = [hint for hint, wrong in _typical_evaluations(P, policy, gamma).items()
+               if _close(V, wrong)]
+    if len(matches) > 1:
+        return "on this input that is what more than one mistake gives: " + "; or ".join(
+            hint.removeprefix("this is ") for hint in matches)
+    return matches[0] if matches else _EVALUATION_RULE
+
+
+def _evaluate(student, P, policy, gamma, n_states):
+    """The learner's V as floats; a singular system gets a hint, not a traceback."""
+    try:
+        V = student.exact_policy_evaluation(P, policy, gamma)
+    except np.linalg.LinAlgError as error:
+        if gamma == 1.0:
+            raise AssertionError(
+                f"at gamma = 1 the linear solve failed ({error}): I - P_pi is singular "
+                "when a terminated transition is left in P_pi (a hole or the goal then "
+                "loops onto itself forever); terminated transitions must stay out of "
+                "P_pi, they only add their reward to r_pi") from None
+        raise AssertionError(
+            f"the linear solve failed ({error}) at gamma = {gamma}: each row of P_pi "
+            "should hold probabilities pi(a|s) * prob summing to at most 1, so that "
+            "I - gamma P_pi is invertible") from None
+    return _vector(V, n_states, "exact_policy_evaluation")
+
+
 @exercise("exact_policy_evaluation", points=3)
 def test_terminal_transition_contributes_its_reward_only(student):
     """a terminated transition adds its reward to r_pi and nothing to P_pi"""
@@ -123,48 +280,53 @@ def test_terminal_transition_contributes_its_reward_only(student):
     # solution that drops the terminated tuple altogether gets V(0) = 0.
     P = {0: {0: [(1.0, 1, 1.0, True)]},
          1: {0: [(1.0, 1, 1.0, False)]}}
-    V = _vector(student.exact_policy_evaluation(P, np.array([[1.0], [1.0]]), 0.9), 2,
-                "exact_policy_evaluation")
-    assert abs(V[0] - 1.0) < 1e-9, (
-        f"V(0) should be 1.0 (its only move pays 1 and ENDS the episode), got {V[0]:.4f}: "
-        "a terminated transition puts prob * reward into r_pi but nothing into P_pi "
-        "(0 means its reward was dropped too; 10 means it was bootstrapped)")
-    assert abs(V[1] - 10.0) < 1e-9, (
-        f"V(1) should be 1 / (1 - 0.9) = 10 (it pays 1 per step forever), got {V[1]:.4f}")
+    policy = np.array([[1.0], [1.0]])
+    V = _evaluate(student, P, policy, 0.9, 2)
+    if abs(V[0] - 10.0) < 1e-3:
+        cause = "10 is 1 + 0.9 * V(1): the terminated transition was bootstrapped"
+    elif abs(V[0]) < 1e-3:
+        cause = "0 means the terminated tuple's reward was dropped along with its future"
+    else:
+        cause = _evaluation_hint(P, policy, 0.9, V)
+    assert abs(V[0] - 1.0) <= TOL, (
+        f"V(0) should be 1 (its only move pays 1 and ENDS the episode), got "
+        f"{V[0] + 0.0:.7g} (off by {abs(V[0] - 1.0):.2g}): a terminated transition puts "
+        f"prob * reward into r_pi but nothing into P_pi; {cause}")
+    assert abs(V[1] - 10.0) <= 10 * TOL, (
+        f"V(1) should be 1 / (1 - 0.9) = 10 (it pays 1 per step forever), got "
+        f"{V[1] + 0.0:.7g} (off by {abs(V[1] - 10.0):.2g}): "
+        f"{_evaluation_hint(P, policy, 0.9, V)}")
 
 
 @exercise("exact_policy_evaluation", points=3)
 def test_solves_the_bellman_equation_with_a_stochastic_policy(student):
-    """V = r_pi + gamma P_pi V holds to rounding error for a stochastic policy and model"""
+    """V = r_pi + gamma P_pi V holds for a stochastic policy and model"""
     gamma = 0.95
-    V = _vector(student.exact_policy_evaluation(_stochastic_mdp(),
-                                                _STOCHASTIC_POLICY.copy(), gamma),
-                3, "exact_policy_evaluation")
-    residual = np.max(np.abs(V - _bellman_backup(_stochastic_mdp(), _STOCHASTIC_POLICY,
-                                                 V, gamma)))
+    V = _evaluate(student, _stochastic_mdp(), _STOCHASTIC_POLICY.copy(), gamma, 3)
+    backup = _bellman_backup(_stochastic_mdp(), _STOCHASTIC_POLICY, V, gamma)
+    residual = np.max(np.abs(V - backup))
     expected = _value_of(_stochastic_mdp(), _STOCHASTIC_POLICY, gamma)
-    assert residual < 1e-10, (
-        f"your V = {np.round(V, 4)} does not satisfy V = r_pi + gamma P_pi V (off by "
-        f"{residual:.2g}; V_pi is {np.round(expected, 4)}): weight each outcome by "
-        "pi(a|s) * prob, put P_pi[s, s'] in ROW s (the state you leave), and solve "
-        "(I - gamma P_pi) V = r_pi")
+    assert residual <= TOL * np.max(np.abs(expected)), (
+        f"V = {_show(V)} does not satisfy V = r_pi + gamma P_pi V (off by "
+        f"{residual:.2g}; V_pi is {_show(expected)}): "
+        f"{_evaluation_hint(_stochastic_mdp(), _STOCHASTIC_POLICY, gamma, V)}")
 
 
 @exercise("exact_policy_evaluation", points=3)
-def test_is_exact_not_an_iteration_stopped_at_a_tolerance(student):
-    """at gamma = 0.999 the answer is exact, where sweeps stopped at 1e-8 are off by 1e-5"""
-    # Sweeps that stop once a sweep changes V by less than theta are within
-    # theta * gamma / (1 - gamma) of V_pi: about 1e-5 here. A solve is exact.
+def test_is_exact_at_any_reward_scale(student):
+    """with rewards in millionths at gamma = 0.999 it is exact, where sweeps stopped at 1e-8 are off by 0.5%"""
+    # A solve is exact whatever the unit of reward: V is a millionth of V at scale 1.
+    # Sweeps stop once a sweep changes V by less than theta = 1e-8, an absolute
+    # threshold; with rewards of about 1e-6 that is a large part of V itself, and the
+    # sweeps stop about 0.5% short. float32 rounding is about 1e-7 of V.
     gamma = 0.999
-    V = _vector(student.exact_policy_evaluation(_stochastic_mdp(), _STOCHASTIC_POLICY,
-                                                gamma), 3, "exact_policy_evaluation")
-    residual = np.max(np.abs(V - _bellman_backup(_stochastic_mdp(), _STOCHASTIC_POLICY,
-                                                 V, gamma)))
-    hint = ("solve the linear system with np.linalg.solve instead of sweeping to a "
-            "tolerance" if residual < 1e-4 else
-            "this is more than a tolerance: check how P_pi and r_pi are built")
-    assert residual < 1e-9, (
-        f"at gamma = 0.999 your V misses the Bellman equation by {residual:.2g}: {hint}")
+    P = _stochastic_mdp(reward_scale=1e-6)
+    V = _evaluate(student, P, _STOCHASTIC_POLICY.copy(), gamma, 3)
+    expected = _solve(P, _STOCHASTIC_POLICY, gamma)
+    assert _close(V, expected), (
+        f"with rewards in millionths V_pi = {_show(expected)}, got {_show(V)} (off by "
+        f"{_gap(V, expected):.2g} of V): "
+        f"{_evaluation_hint(P, _STOCHASTIC_POLICY, gamma, V)}")
 
 
 @exercise("exact_policy_evaluation", points=3)
@@ -176,15 +338,14 @@ def test_frozen_lake_at_gamma_one_gives_the_success_probability(student):
     # and the goal are those of a state that loops forever. FrozenLake lists two slips
     # that land on the same tile as two tuples: both count.
     policy = np.full((16, 4), 0.25)
-    V = _vector(student.exact_policy_evaluation(_frozen_lake_P(), policy, 1.0), 16,
-                "exact_policy_evaluation")
+    V = _evaluate(student, _frozen_lake_P(), policy, 1.0, 16)
     residual = np.max(np.abs(V - _bellman_backup(_frozen_lake_P(), policy, V, 1.0)))
-    assert np.all(np.isfinite(V)) and residual < 1e-10, (
-        f"on FrozenLake-v1 at gamma = 1 with the uniform policy, V[start] = {V[0]:.4f} "
-        f"misses the Bellman equation by {residual:.2g}: add every tuple of P[s][a] "
-        "(the same next state can appear twice: P_pi[s, s'] += ...), and leave "
-        "terminated transitions out of P_pi")
-    assert 0.0 <= V[0] <= 1.0, f"a probability of success lies in [0, 1], got {V[0]}"
+    assert np.all(np.isfinite(V)) and residual <= TOL, (
+        f"on FrozenLake-v1 at gamma = 1 with the uniform policy, V[start] = {V[0] + 0.0:.7g} "
+        f"misses the Bellman equation by {residual:.2g}: "
+        f"{_evaluation_hint(_frozen_lake_P(), policy, 1.0, V)}")
+    assert 0.0 <= V[0] <= 1.0 + TOL, (
+        f"a probability of success lies in [0, 1], got {V[0] + 0.0:.7g}")
 
 
 @exercise("exact_policy_evaluation", points=3)
@@ -201,15 +362,68 @@ def test_returns_floats_and_leaves_its_inputs_alone(student):
         f"exact_policy_evaluation should return a numpy array, got {type(V).__name__}")
     assert V.shape == (2,), f"V should have shape (n_states,) = (2,), got {V.shape}"
     assert np.issubdtype(V.dtype, np.floating), f"V should hold floats, got {V.dtype}"
-    assert np.allclose(V, [1.0, 0.0], atol=1e-9), f"V should be [1, 0], got {V}"
+    assert abs(V[0] - 1.0) <= TOL and abs(V[1]) <= TOL, (
+        f"V should be [1, 0], got {_show(V)}: "
+        f"{_evaluation_hint(P_before, policy_before, 0.9, V)}")
     assert P == P_before, "exact_policy_evaluation changed the model P: only read it"
     assert np.array_equal(policy, policy_before), (
         "exact_policy_evaluation changed the policy array it was given: only read it")
 
 
+@exercise("exact_policy_evaluation", points=3)
+def test_evaluates_the_docstring_example_given_as_lists_and_integers(student):
+    """the docstring's example, with the policy as a Python list, and with integers"""
+    # The example of the docstring, exactly: V = [1, 10] (see the first test). Then the
+    # same model written with integers (prob 1, reward 1, policy [[1], [1]]): the
+    # values are still floats.
+    examples = [
+        ({0: {0: [(1.0, 1, 1.0, True)]}, 1: {0: [(1.0, 1, 1.0, False)]}},
+         [[1.0], [1.0]], "the docstring's example (policy = [[1.0], [1.0]], a list)"),
+        ({0: {0: [(1, 1, 1, True)]}, 1: {0: [(1, 1, 1, False)]}},
+         [[1], [1]], "the same example written with integers (policy = [[1], [1]])"),
+    ]
+    for P, policy, name in examples:
+        try:
+            V = student.exact_policy_evaluation(P, policy, 0.9)
+        except (TypeError, IndexError, AttributeError) as error:
+            raise AssertionError(
+                f"on {name} the call raised {type(error).__name__}: {error}. The policy "
+                "may be a list of lists, as in the docstring: convert it first, e.g. "
+                "policy = np.asarray(policy, dtype=float)") from None
+        V_array = np.asarray(V)
+        assert V_array.shape == (2,) and np.issubdtype(V_array.dtype, np.floating), (
+            f"on {name} V should be a float array of shape (2,), got dtype "
+            f"{V_array.dtype} and shape {V_array.shape}: build P_pi and r_pi as float "
+            "arrays (np.zeros is float) whatever the input's types")
+        assert _close(V_array, [1.0, 10.0]), (
+            f"on {name} V should be [1, 10], got {_show(V_array)}")
+
+
 # --------------------------------------------------------------------------- #
 # Exercise 2.2: advantages(Q, V)
 # --------------------------------------------------------------------------- #
+def _advantages_hint(Q, V, A):
+    """Name the typical mistake A matches on this input, else give the rule."""
+    Q, V = np.asarray(Q, dtype=float), np.asarray(V, dtype=float)
+    expected = Q - V[:, None]
+    candidates = {
+        "the sign is reversed: A = Q - V (positive = better than V)": V[:, None] - Q,
+        "you subtracted max_a Q from each row: subtract the V you are given":
+            Q - Q.max(axis=1, keepdims=True),
+        "you subtracted mean_a Q from each row: subtract the V you are given":
+            Q - Q.mean(axis=1, keepdims=True),
+    }
+    if Q.shape[0] == Q.shape[1]:
+        candidates["a bare Q - V subtracts V[a] from column a: subtract V[:, None], "
+                   "one value per ROW"] = Q - V[None, :]
+    scale = max(1.0, float(np.max(np.abs(Q))))
+    for hint, wrong in candidates.items():
+        differs = np.max(np.abs(wrong - expected)) > 10 * TOL * scale
+        if differs and np.max(np.abs(A - wrong)) <= TOL * scale:
+            return hint
+    return "A[s, a] = Q[s, a] - V[s]: row s of Q loses its own V[s] (V[:, None])"
+
+
 def _advantages(student, Q, V):
     Q, V = np.asarray(Q, dtype=float), np.asarray(V, dtype=float)
     Q_before, V_before = Q.copy(), V.copy()
@@ -224,27 +438,33 @@ def _advantages(student, Q, V):
     return A.astype(float)
 
 
+def _matches(A, expected, Q):
+    scale = max(1.0, float(np.max(np.abs(Q))))
+    return np.max(np.abs(A - np.asarray(expected, dtype=float))) <= TOL * scale
+
+
 @exercise("advantages", points=2)
 def test_subtracts_each_state_value_from_its_own_row(student):
     """A[s, a] = Q[s, a] - V[s], on a square Q where the wrong axis still broadcasts"""
     # 2 states x 2 actions: Q - V (without V[:, None]) broadcasts too, subtracting
     # V[a] from column a, and gives [[-0.5, -2], [1.5, 1]] instead.
-    A = _advantages(student, [[1.0, 2.0], [3.0, 5.0]], [1.5, 4.0])
+    Q, V = [[1.0, 2.0], [3.0, 5.0]], [1.5, 4.0]
+    A = _advantages(student, Q, V)
     expected = np.array([[-0.5, 0.5], [-1.0, 1.0]])
-    assert np.allclose(A, expected, atol=1e-12), (
-        f"A should be {expected.tolist()}, got {A.tolist()}: A[s, a] = Q[s, a] - V[s], "
-        "so row s loses V[s] (a bare Q - V subtracts V[a] from column a)")
+    assert _matches(A, expected, Q), (
+        f"A should be {expected.tolist()}, got {_show(A).replace(chr(10), '')}: "
+        f"{_advantages_hint(Q, V, A)}")
 
 
 @exercise("advantages", points=2)
 def test_works_on_more_states_than_actions(student):
     """3 states, 2 actions: the result has shape [n_states, n_actions]"""
-    Q = np.array([[0.0, 1.0], [2.0, -2.0], [4.0, 4.0]])
-    A = _advantages(student, Q, np.array([0.5, 2.0, 4.0]))
+    Q, V = np.array([[0.0, 1.0], [2.0, -2.0], [4.0, 4.0]]), np.array([0.5, 2.0, 4.0])
+    A = _advantages(student, Q, V)
     expected = np.array([[-0.5, 0.5], [0.0, -4.0], [0.0, 0.0]])
-    assert np.allclose(A, expected, atol=1e-12), (
-        f"A should be {expected.tolist()}, got {A.tolist()}: A = Q - V(s) per row; "
-        "the sign is Q minus V (positive = better than the policy's average)")
+    assert _matches(A, expected, Q), (
+        f"A should be {expected.tolist()}, got {_show(A).replace(chr(10), '')}: "
+        f"{_advantages_hint(Q, V, A)}")
 
 
 @exercise("advantages", points=2)
@@ -254,13 +474,16 @@ def test_optimal_advantages_have_maximum_zero_in_every_state(student):
     V_star = _optimal_values(P, gamma)
     Q_star = _lookahead(P, V_star, gamma)
     A = _advantages(student, Q_star, V_star)
-    assert np.allclose(A.max(axis=1), 0.0, atol=1e-9) and np.all(A <= 1e-9), (
+    tolerance = TOL * max(1.0, float(np.max(np.abs(Q_star))))
+    assert np.all(np.abs(A.max(axis=1)) <= tolerance) and np.all(A <= tolerance), (
         f"with optimal values every state's best action has advantage 0 and the others "
-        f"less, but max_a A per state is {np.round(A.max(axis=1), 3)}")
+        f"less, but max_a A per state is {_show(A.max(axis=1))}: "
+        f"{_advantages_hint(Q_star, V_star, A)}")
     # From the start, RIGHT onto the red square: -10 + 0.9 * 10 - 7.29 = -8.29.
-    assert abs(A[0, 2] + 8.29) < 1e-6, (
+    assert abs(A[0, 2] + 8.29) <= tolerance, (
         f"stepping right onto the red square from the start should be 8.29 worse than "
-        f"the best action, A*[0, right] = -8.29, got {A[0, 2]:.4f}")
+        f"the best action, A*[0, right] = -8.29, got {A[0, 2] + 0.0:.7g}: "
+        f"{_advantages_hint(Q_star, V_star, A)}")
 
 
 @exercise("advantages", points=2)
@@ -273,15 +496,50 @@ def test_advantages_average_to_zero_under_their_own_policy(student):
     Q_pi = _lookahead(_stochastic_mdp(), V_pi, gamma)
     A = _advantages(student, Q_pi, V_pi)
     mean_advantage = np.sum(_STOCHASTIC_POLICY * A, axis=1)
-    assert np.allclose(mean_advantage, 0.0, atol=1e-9), (
+    tolerance = TOL * max(1.0, float(np.max(np.abs(Q_pi))))
+    assert np.all(np.abs(mean_advantage) <= tolerance), (
         f"the advantages of a policy average to 0 under that policy, but "
-        f"sum_a pi(a|s) A(s, a) = {np.round(mean_advantage, 4)}: subtract the V you are "
-        "given, not max_a Q or mean_a Q")
+        f"sum_a pi(a|s) A(s, a) = {np.array2string(mean_advantage, precision=3)}: "
+        f"{_advantages_hint(Q_pi, V_pi, A)}")
+
+
+@exercise("advantages", points=2)
+def test_accepts_lists_and_returns_floats_for_integers(student):
+    """the docstring's example with Python lists, and integer inputs give floats"""
+    examples = [
+        ([[1, 2], [3, 5]], [1.5, 4], [[-0.5, 0.5], [-1.0, 1.0]],
+         "the docstring's example advantages([[1, 2], [3, 5]], [1.5, 4])"),
+        ([[1, 2], [3, 5]], [1, 4], [[0.0, 1.0], [-1.0, 1.0]],
+         "advantages([[1, 2], [3, 5]], [1, 4]), all integers"),
+    ]
+    for Q, V, expected, name in examples:
+        try:
+            A = student.advantages(Q, V)
+        except (TypeError, IndexError, AttributeError) as error:
+            raise AssertionError(
+                f"{name} raised {type(error).__name__}: {error}. Q and V may be Python "
+                "lists, as in the docstring: convert them first with "
+                "np.asarray(..., dtype=float)") from None
+        A = np.asarray(A)
+        assert A.shape == (2, 2) and np.issubdtype(A.dtype, np.floating), (
+            f"{name} should return a float array of shape (2, 2), got dtype {A.dtype} "
+            f"and shape {A.shape}: convert with np.asarray(Q, dtype=float) (integer "
+            "inputs otherwise give an integer array)")
+        assert _matches(A, expected, Q), (
+            f"{name} should be {expected}, got {_show(A).replace(chr(10), '')}: "
+            f"{_advantages_hint(Q, V, A)}")
 
 
 # --------------------------------------------------------------------------- #
 # Exercise 2.3: policy_iteration(P, gamma, theta=1e-8)
 # --------------------------------------------------------------------------- #
+_LOOP_ADVICE = (
+    "it is probably switching back and forth between equally good actions. Either "
+    "change a state's action only when another action's Q-value is larger by more than "
+    "theta (a tie keeps the current action) and stop when no action changes, or stop "
+    "once V changes by no more than theta; both are accepted")
+
+
 class _WatchedModel(dict):
     """A model that counts how often P[s] is read and stops a run that never ends.
 
@@ -299,11 +557,142 @@ class _WatchedModel(dict):
         if self.reads > self.budget:
             raise AssertionError(
                 f"policy_iteration read the model more than {self.budget} times without "
-                "stopping: it is probably switching back and forth between equally good "
-                "actions. Change a state's action only when another action's Q-value is "
-                "larger by more than theta (a tie keeps the current action), or stop "
-                "once V no longer changes")
+                f"stopping: {_LOOP_ADVICE}")
         return super().__getitem__(state)
+
+
+class _CallRecorder:
+    """Watch the calls of functions with given names (by their code's name) during a run.
+
+    Records how often each was called and, for exact_policy_evaluation, the first
+    calls' policy, gamma and returned V, so that a failure can be traced to the
+    learner's exercise 2.1. It only observes: arguments and results are untouched.
+    """
+
+    def __init__(self, names, keep=20):
+        self.names, self.keep = set(names), keep
+        self.calls = {name: 0 for name in names}
+        self.evaluations = []  # (P, policy, gamma, V)
+        self._pending = []
+
+    def _profile(self, frame, event, arg):
+        name = frame.f_code.co_name
+        if name not in self.names:
+            return
+        if event == "call":
+            self.calls[name] += 1
+            arguments = None
+            if name == "exact_policy_evaluation" and len(self.evaluations) < self.keep:
+                code = frame.f_code  # the first three parameters: P, policy, gamma
+                try:
+                    P, policy, gamma = (frame.f_locals[parameter]
+                                        for parameter in code.co_varnames[:3])
+                    arguments = (P, np.array(policy, dtype=float), float(gamma))
+                except Exception:  # noqa: BLE001 - an unusual signature: nothing to record
+                    arguments = None
+            self._pending.append((frame, arguments))
+        elif event == "return" and self._pending and self._pending[-1][0] is frame:
+            _, arguments = self._pending.pop()
+            if arguments is not None and len(self.evaluations) < self.keep:
+                try:
+                    self.evaluations.append(arguments + (np.array(arg, dtype=float),))
+                except Exception:  # noqa: BLE001 - not an array of numbers: nothing to record
+                    pass
+
+    def run(self, function):
+        previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        try:
+            return function()
+        finally:
+            sys.setprofile(previous)
+
+
+def _evaluation_problem(model, P, evaluations):
+    """'' if every recorded exact_policy_evaluation of ``model`` was right, else what was wrong.
+
+    ``model`` is the watched copy the run was given, ``P`` the same model unwatched;
+    calls on any other model (the learner's own) are not judged.
+    """
+    for given, policy, gamma, V in evaluations:
+        if given is not model:
+            continue
+        if policy.shape != (len(P), len(P[0])) or V.shape != (len(P),):
+            continue
+        try:
+            truth = _solve(P, policy, gamma)
+        except np.linalg.LinAlgError:
+            continue
+        gap = _gap(V, truth)
+        if gap <= 1e-9:
+            continue
+        actions = policy.argmax(axis=1).tolist()
+        text = (f"check exact_policy_evaluation first: for the policy with actions "
+                f"{actions} it returned V = {_show(V)}, but V_pi = {_show(truth)}")
+        if gap < 1e-4:
+            text += (f" (off by {gap:.2g} of V: float32-size rounding is larger than "
+                     "theta = 1e-8, so equally good actions look different; evaluate in "
+                     "float64)")
+        else:
+            text += f" ({_evaluation_hint(P, policy, gamma, V)})"
+        return text + ". "
+    return ""
+
+
+class _Run:
+    """One run of the learner's policy_iteration on a watched copy of P."""
+
+    def __init__(self, student, P, gamma, n_states, n_actions, budget=200_000):
+        self.P, self.gamma, self.n_actions = P, gamma, n_actions
+        self.recorder = _CallRecorder(["exact_policy_evaluation", "value_iteration"])
+        self.model = _WatchedModel(P, budget)
+        try:
+            result = self.recorder.run(lambda: student.policy_iteration(self.model, gamma))
+        except AssertionError as error:  # the read budget ran out
+            raise AssertionError(self.evaluation_problem() + str(error)) from None
+        except _harness.TestTimeout as error:  # the time limit stopped an endless loop
+            raise _harness.TestTimeout(self.evaluation_problem() + str(error)) from None
+        assert isinstance(result, tuple) and len(result) == 2, (
+            "policy_iteration should return a tuple (V, policy)")
+        V, policy = result
+        self.V = _vector(V, n_states, "policy_iteration's V")
+        self.actions = _as_action_indices(policy, n_states, n_actions)
+        self.achieved = _solve(P, np.eye(n_actions)[self.actions], gamma)
+
+    def evaluation_problem(self):
+        return _evaluation_problem(self.model, self.P, self.recorder.evaluations)
+
+    def hint(self):
+        """The first symptom that explains a wrong answer, or ''."""
+        problem = self.evaluation_problem()
+        if problem:
+            return " " + problem
+        # Sweeps stopped at theta leave V within about theta / (1 - gamma) of V_pi.
+        slack = max(1e-6 * np.max(np.abs(self.achieved)), 10 * 1e-8 / (1 - self.gamma))
+        if np.max(np.abs(self.V - self.achieved)) > slack:
+            return (f" The V you return, {_show(self.V)}, is not the value of the policy "
+                    f"you return ({_show(self.achieved)}): return V of the final policy; "
+                    "if you compare with the previous policy, compare with a copy "
+                    "(policy.copy()), not the same array changed in place.")
+        Q = _lookahead(self.P, self.achieved, self.gamma)
+        current = Q[np.arange(len(self.P)), self.actions]
+        s = int(np.argmax(Q.max(axis=1) - current))
+        better = Q[s].max() - current[s]
+        if better > 1e-8:
+            text = (f" Your policy can still be improved: in state {s}, action "
+                    f"{int(Q[s].argmax())} beats action {self.actions[s]} by {better:.2g} "
+                    "(more than theta = 1e-8)")
+            Q_bootstrapped = _lookahead(self.P, self.achieved, self.gamma,
+                                        mask_terminal=False)
+            greedy_there = Q_bootstrapped[np.arange(len(self.P)), self.actions]
+            if np.all(greedy_there >= Q_bootstrapped.max(axis=1) - 1e-9):
+                return text + (": it is greedy for Q computed with gamma * V(next_state) "
+                               "after terminated transitions too, but a terminated "
+                               "transition contributes its reward only.")
+            return text + (": improve on Q of the CURRENT policy's V and repeat until no "
+                           "action beats the current one by more than theta (not a "
+                           "coarser tolerance).")
+        return ""
 
 
 def _chain(n):
@@ -343,6 +732,35 @@ def _tied_actions_mdp():
     return P
 
 
+def _twin_state_mdps():
+    """Two models where state 0's actions lead to a state and to its exact copy.
+
+    The last state duplicates state 1 (the same outcomes), and in state 0 action 0 moves
+    to state 1, action 1 to the copy, with the same reward: the two actions are equally
+    good. A linear solve gives the two twins values that differ in the last digit, and
+    which twin looks better changes with the policy: "switch whenever Q is larger",
+    without theta, and a plain argmax switch between them forever, while the theta rule
+    stops after a few evaluations. (Found by a search over small random models: on both,
+    the strict rule and the plain argmax loop forever whether V and Q come from loops,
+    arrays, np.linalg.inv or einsum.)
+    """
+    first = {0: {0: [(1.0, 1, 0.1, False)], 1: [(1.0, 3, 0.1, False)]},
+             1: {0: [(0.6, 1, 0.0, False), (0.4, 2, -0.4, False)],
+                 1: [(1.0, 2, -1.0, False)]},
+             2: {0: [(1.0, 1, -0.5, False)],
+                 1: [(0.6, 1, 0.1, False), (0.4, 0, -0.8, False)]}}
+    first[3] = copy.deepcopy(first[1])
+    second = {0: {0: [(1.0, 1, 0.2, False)], 1: [(1.0, 4, 0.2, False)]},
+              1: {0: [(0.5, 2, 0.9, False), (0.5, 0, 0.4, False)],
+                  1: [(1.0, 0, 0.2, False)]},
+              2: {0: [(1.0, 1, 1.2, False)],
+                  1: [(0.3, 3, 0.6, False), (0.7, 0, 0.7, False)]},
+              3: {0: [(0.1, 1, -1.0, False), (0.9, 3, -0.7, False)],
+                  1: [(0.3, 3, -0.9, False), (0.7, 1, 0.4, False)]}}
+    second[4] = copy.deepcopy(second[1])
+    return [first, second]
+
+
 def _as_action_indices(policy, n_states, n_actions):
     policy = np.asarray(policy)
     assert policy.shape == (n_states, n_actions), (
@@ -354,29 +772,19 @@ def _as_action_indices(policy, n_states, n_actions):
     return policy.argmax(axis=1)
 
 
-def _run(student, P, gamma, n_states, n_actions, budget=200_000):
-    """Run the student's policy_iteration on a watched P; V and the action indices."""
-    result = student.policy_iteration(_WatchedModel(P, budget), gamma)
-    assert isinstance(result, tuple) and len(result) == 2, (
-        "policy_iteration should return a tuple (V, policy)")
-    V, policy = result
-    return (_vector(V, n_states, "policy_iteration's V"),
-            _as_action_indices(policy, n_states, n_actions))
-
-
 @exercise("policy_iteration", points=5)
 def test_optimal_values_on_a_chain_match_the_closed_form(student):
     """on a 5-state chain, V*(s) = 0.9**(4 - s) and the policy goes right everywhere"""
     gamma, n = 0.9, 5
-    V, actions = _run(student, _chain(n), gamma, n + 1, 2)
+    run = _Run(student, _chain(n), gamma, n + 1, 2)
     expected = np.array([gamma ** (n - 1 - s) for s in range(n)] + [0.0])
-    assert np.allclose(V, expected, atol=1e-6), (
+    assert _close(run.V, expected, 1e-6), (
         f"on a 5-state chain whose right end pays 1, V*(s) = 0.9**(4 - s) = "
-        f"{np.round(expected, 4)}, got {np.round(V, 4)}: evaluate the policy fully, "
-        "improve it greedily, and repeat until no state's action changes")
-    assert np.all(actions[:n] == 1), (
+        f"{_show(expected)}, got {_show(run.V)}: evaluate the policy fully, improve it "
+        f"greedily, and repeat until the policy is stable.{run.hint()}")
+    assert np.all(run.actions[:n] == 1), (
         f"going right is the only optimal action in states 0..4, got actions "
-        f"{actions[:n]}")
+        f"{run.actions[:n]}.{run.hint()}")
 
 
 @exercise("policy_iteration", points=5)
@@ -389,26 +797,30 @@ def test_terminal_transition_does_not_bootstrap(student):
     P = {0: {0: [(1.0, 1, 1.0, True)], 1: [(1.0, 2, 2.0, True)]},
          1: {0: [(1.0, 1, 1.0, False)], 1: [(1.0, 1, 1.0, False)]},
          2: {0: [(1.0, 2, 0.0, True)], 1: [(1.0, 2, 0.0, True)]}}
-    V, actions = _run(student, P, 0.9, 3, 2)
-    assert np.allclose(V, [2.0, 10.0, 0.0], atol=1e-6), (
-        f"V* should be [2, 10, 0], got {np.round(V, 4)}: a transition with "
-        "terminated=True contributes its reward but no gamma * V(next_state)")
-    assert actions[0] == 1, (
-        f"in state 0 action 1 (reward 2, then the episode ends) is best, got {actions[0]}")
+    run = _Run(student, P, 0.9, 3, 2)
+    assert _close(run.V, [2.0, 10.0, 0.0], 1e-6) and run.actions[0] == 1, (
+        f"V* should be [2, 10, 0] with action 1 in state 0 (reward 2, then the episode "
+        f"ends), got V = {_show(run.V)} and action {run.actions[0]}.{run.hint()}")
 
 
 @exercise("policy_iteration", points=5)
 def test_takes_an_improvement_however_small(student):
-    """an action better by only 0.001 replaces the current one"""
-    # State 0: action 0 ends the episode with reward 1, action 1 with reward 1.001.
-    # Only action 1 is optimal; a tie tolerance much larger than theta keeps action 0.
-    P = {0: {0: [(1.0, 1, 1.0, True)], 1: [(1.0, 1, 1.001, True)]},
-         1: {0: [(1.0, 1, 0.0, True)], 1: [(1.0, 1, 0.0, True)]}}
-    V, actions = _run(student, P, 0.9, 2, 2)
-    assert actions[0] == 1 and abs(V[0] - 1.001) < 1e-9, (
-        f"in state 0 action 1 (reward 1.001) beats action 0 (reward 1), so V*(0) = 1.001; "
-        f"got action {actions[0]} and V(0) = {V[0]:.6f}: treat actions as tied only "
-        "within theta (1e-8 by default), not a coarser tolerance")
+    """actions better by 5e-5 and by 2e-7, both more than theta = 1e-8, replace the current one"""
+    # In states 0 and 1, action 0 ends the episode with reward 1 and action 1 with
+    # reward 1 + 5e-5 (state 0) or 1 + 2e-7 (state 1). Only action 1 is optimal: it is
+    # better by more than theta = 1e-8. A tie tolerance coarser than theta (1e-4, 1e-6)
+    # keeps action 0.
+    P = {0: {0: [(1.0, 2, 1.0, True)], 1: [(1.0, 2, 1.00005, True)]},
+         1: {0: [(1.0, 2, 1.0, True)], 1: [(1.0, 2, 1.0000002, True)]},
+         2: {0: [(1.0, 2, 0.0, True)], 1: [(1.0, 2, 0.0, True)]}}
+    run = _Run(student, P, 0.9, 3, 2)
+    assert run.actions[0] == 1 and run.actions[1] == 1, (
+        f"in states 0 and 1 action 1 (reward 1.00005 and 1.0000002) beats action 0 "
+        f"(reward 1) by more than theta = 1e-8, got actions {run.actions[:2].tolist()}: "
+        "treat actions as tied only within theta (1e-8 by default), not a coarser "
+        f"tolerance.{run.hint()}")
+    assert _close(run.V, [1.00005, 1.0000002, 0.0], 1e-6), (
+        f"V* should be [1.00005, 1.0000002, 0], got {_show(run.V)}.{run.hint()}")
 
 
 @exercise("policy_iteration", points=5)
@@ -420,16 +832,68 @@ def test_beats_every_deterministic_policy_of_a_stochastic_mdp(student):
     best = np.max(values, axis=0)  # an optimal policy is best in every state at once
     P = _stochastic_mdp()
     P_before = copy.deepcopy(P)
-    V, actions = _run(student, P, gamma, 3, 2)
-    achieved = _value_of(_stochastic_mdp(), np.eye(2)[actions], gamma)
-    assert np.allclose(achieved, best, atol=1e-6), (
-        f"the best deterministic policy is worth {np.round(best, 4)}; yours "
-        f"({actions.tolist()}) is worth {np.round(achieved, 4)}: improve greedily on "
-        "Q of the CURRENT policy's values and repeat until the policy is stable")
-    assert np.allclose(V, achieved, atol=1e-5), (
-        f"the V you return, {np.round(V, 4)}, should be the value of the policy you "
-        f"return, {np.round(achieved, 4)}")
+    run = _Run(student, P, gamma, 3, 2)
+    assert np.allclose(run.achieved, best, atol=1e-6), (
+        f"the best deterministic policy is worth {_show(best)}; yours "
+        f"({run.actions.tolist()}) is worth {_show(run.achieved)}: improve greedily on "
+        f"Q of the CURRENT policy's values and repeat until the policy is stable."
+        f"{run.hint()}")
+    assert np.allclose(run.V, run.achieved, atol=1e-5), (
+        f"the V you return, {_show(run.V)}, should be the value of the policy you "
+        f"return, {_show(run.achieved)}. {run.evaluation_problem()}")
     assert P == P_before, "policy_iteration changed the model P: only read it"
+
+
+@exercise("policy_iteration", points=5)
+def test_is_policy_iteration_not_value_iteration(student):
+    """it evaluates and improves policies; it does not call the given value_iteration"""
+    # Both methods find V*, so the answer alone cannot tell them apart: the test
+    # watches which functions the run calls (it only observes them).
+    gamma, n = 0.9, 5
+    run = _Run(student, _chain(n), gamma, n + 1, 2)
+    calls = run.recorder.calls["value_iteration"]
+    assert calls == 0, (
+        f"policy_iteration called value_iteration ({calls} time(s)): this exercise asks "
+        "for policy iteration, which evaluates the current policy (exact_policy_evaluation "
+        "or policy_evaluation), improves it greedily on q_from_v, and repeats")
+    expected = np.array([gamma ** (n - 1 - s) for s in range(n)] + [0.0])
+    assert _close(run.V, expected, 1e-6) and np.all(run.actions[:n] == 1), (
+        f"on a 5-state chain V* = {_show(expected)} with RIGHT everywhere, got V = "
+        f"{_show(run.V)} and actions {run.actions.tolist()}.{run.hint()}")
+
+
+@exercise("policy_iteration", points=5)
+def test_frozen_lake_values_are_optimal_and_achieved_by_the_policy(student):
+    """on FrozenLake-v1 at gamma = 0.99: V = V*, and the policy is worth that V"""
+    # Any optimal policy is accepted (several actions tie in some states): the returned
+    # policy is evaluated here and compared with V*. A generous read budget: sweeps
+    # at gamma = 0.99 read P about 100_000 times in all.
+    gamma = 0.99
+    expected = _optimal_values(_frozen_lake_P(), gamma)
+    run = _Run(student, _frozen_lake_P(), gamma, 16, 4, budget=1_000_000)
+    assert np.allclose(run.V, expected, atol=1e-5), (
+        f"on FrozenLake-v1 at gamma = 0.99, V*(start) = {expected[0]:.6f}; your V has "
+        f"V[start] = {run.V[0] + 0.0:.6f} (largest gap {np.max(np.abs(run.V - expected)):.2g})."
+        f"{run.hint()}")
+    assert np.allclose(run.achieved, expected, atol=1e-5), (
+        f"following your policy on FrozenLake-v1 is worth {_show(run.achieved)}, less "
+        f"than V* = {_show(expected)}.{run.hint()}")
+
+
+# The tests below can loop forever on a wrong answer: they come last (see the top).
+@exercise("policy_iteration", points=5)
+def test_stops_when_equally_good_actions_tie(student):
+    """ties that rounding makes look different do not make it cycle"""
+    # See _tied_actions_mdp: actions 0 and 1 are equally good in states 0 and 1, and a
+    # plain argmax flips between them from one evaluation to the next.
+    gamma = 0.9
+    run = _Run(student, _tied_actions_mdp(), gamma, 10, 3)
+    expected = np.array([1.6 / (1 - gamma), 0.3 / (1 - gamma)] + [0.0] * 8)
+    assert _close(run.V, expected, 1e-6), (
+        f"V* should be {_show(expected)}, got {_show(run.V)}.{run.hint()}")
+    assert run.actions[0] in (0, 1) and run.actions[1] in (0, 1), (
+        f"in states 0 and 1 staying put (action 0 or 1) is optimal, got "
+        f"{run.actions[:2].tolist()}.{run.hint()}")
 
 
 @exercise("policy_iteration", points=5)
@@ -441,41 +905,22 @@ def test_stops_on_a_grid_with_many_equally_short_paths(student):
     gamma = 0.9
     P = GridWorldEnv(layout=("S....", ".....", ".....", "....G")).P
     expected = _optimal_values(P, gamma)
-    V, actions = _run(student, P, gamma, 20, 4, budget=500_000)
-    achieved = _value_of(P, np.eye(4)[actions], gamma)
-    assert np.allclose(V, expected, atol=1e-6) and np.allclose(achieved, expected,
-                                                               atol=1e-6), (
-        f"on a 4 x 5 grid V* = {np.round(expected, 3)}; got V = {np.round(V, 3)}, and "
-        f"your policy is worth {np.round(achieved, 3)}")
+    run = _Run(student, P, gamma, 20, 4, budget=500_000)
+    assert _close(run.V, expected, 1e-6) and _close(run.achieved, expected, 1e-6), (
+        f"on a 4 x 5 grid V* = {_show(expected)}; got V = {_show(run.V)}, and your "
+        f"policy is worth {_show(run.achieved)}.{run.hint()}")
 
 
 @exercise("policy_iteration", points=5)
-def test_stops_when_equally_good_actions_tie(student):
-    """ties that rounding makes look different do not make it cycle"""
-    # See _tied_actions_mdp: actions 0 and 1 are equally good in states 0 and 1, and a
-    # plain argmax flips between them from one evaluation to the next.
+def test_stops_when_a_state_and_its_copy_tie(student):
+    """two actions that lead to a state and to its exact copy: it stops, with V*"""
+    # See _twin_state_mdps: rounding makes the twins' values differ in the last digit,
+    # so a rule without theta keeps switching state 0 between them.
     gamma = 0.9
-    V, actions = _run(student, _tied_actions_mdp(), gamma, 10, 3)
-    expected = np.array([1.6 / (1 - gamma), 0.3 / (1 - gamma)] + [0.0] * 8)
-    assert np.allclose(V, expected, atol=1e-6), (
-        f"V* should be {np.round(expected, 3)}, got {np.round(V, 3)}")
-    assert actions[0] in (0, 1) and actions[1] in (0, 1), (
-        f"in states 0 and 1 staying put (action 0 or 1) is optimal, got {actions[:2]}")
-
-
-@exercise("policy_iteration", points=5)
-def test_frozen_lake_values_are_optimal_and_achieved_by_the_policy(student):
-    """on FrozenLake-v1 at gamma = 0.99: V = V*, and the policy is worth that V"""
-    # Any optimal policy is accepted (several actions tie in some states): the returned
-    # policy is evaluated here and compared with V*. A generous read budget: sweeps
-    # at gamma = 0.99 read P about 100_000 times in all.
-    gamma = 0.99
-    expected = _optimal_values(_frozen_lake_P(), gamma)
-    V, actions = _run(student, _frozen_lake_P(), gamma, 16, 4, budget=1_000_000)
-    achieved = _value_of(_frozen_lake_P(), np.eye(4)[actions], gamma)
-    assert np.allclose(V, expected, atol=1e-5), (
-        f"on FrozenLake-v1 at gamma = 0.99, V*(start) = {expected[0]:.4f}; your V has "
-        f"V[start] = {V[0]:.4f} (largest gap {np.max(np.abs(V - expected)):.2g})")
-    assert np.allclose(achieved, expected, atol=1e-5), (
-        f"following your policy on FrozenLake-v1 is worth {np.round(achieved, 3)}, "
-        f"less than V* = {np.round(expected, 3)}: is the last improvement step missing?")
+    for P in _twin_state_mdps():
+        expected = _optimal_values(P, gamma)
+        run = _Run(student, P, gamma, len(P), 2, budget=100_000)
+        assert _close(run.V, expected, 1e-6) and _close(run.achieved, expected, 1e-6), (
+            f"on a model whose last state copies state 1, V* = {_show(expected)}; got "
+            f"V = {_show(run.V)}, and your policy is worth {_show(run.achieved)}."
+            f"{run.hint()}")

@@ -106,6 +106,43 @@ def exact_policy_evaluation_argmax_action(P, policy, gamma):
     return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_pi)
 
 
+@mistake("exact_policy_evaluation",
+         "indexes the policy as an array (policy[s, a]) without np.asarray: the "
+         "docstring's list example raises TypeError")
+def exact_policy_evaluation_assumes_an_array(P, policy, gamma):
+    n_states, n_actions = len(P), len(P[0])
+    P_pi, r_pi = np.zeros((n_states, n_states)), np.zeros(n_states)
+    for s in range(n_states):
+        for a in range(n_actions):
+            for prob, next_state, reward, terminated in P[s][a]:
+                r_pi[s] += policy[s, a] * prob * reward
+                if not terminated:
+                    P_pi[s, next_state] += policy[s, a] * prob
+    return np.linalg.solve(np.eye(n_states) - gamma * P_pi, r_pi)
+
+
+@mistake("exact_policy_evaluation",
+         "builds P_pi as an integer array: every += truncates the probabilities")
+def exact_policy_evaluation_integer_P_pi(P, policy, gamma):
+    n_states, n_actions = len(P), len(P[0])
+    P_pi, r_pi = np.zeros((n_states, n_states), dtype=int), np.zeros(n_states)
+    for s in range(n_states):
+        for a in range(n_actions):
+            for prob, next_state, reward, terminated in P[s][a]:
+                r_pi[s] += policy[s][a] * prob * reward
+                if not terminated:
+                    P_pi[s, next_state] = int(P_pi[s, next_state] + policy[s][a] * prob)
+    return np.linalg.solve(np.eye(n_states) - gamma * P_pi, r_pi)
+
+
+@mistake("exact_policy_evaluation", "forgets pi(a|s) in r_pi (adds prob * reward only)")
+def exact_policy_evaluation_unweighted_reward(P, policy, gamma):
+    P_pi, _ = _linear_system(P, policy, gamma)
+    uniform = np.ones((len(P), len(P[0])))
+    _, r_all = _linear_system(P, uniform, gamma)
+    return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_all)
+
+
 # --------------------------------------------------------------------------- #
 # advantages
 # --------------------------------------------------------------------------- #
@@ -145,6 +182,16 @@ def advantages_in_place(Q, V):
 @mistake("advantages", "returns max_a A per state [n_states] instead of every A")
 def advantages_per_state_only(Q, V):
     return (np.asarray(Q) - np.asarray(V)[:, None]).max(axis=1)
+
+
+@mistake("advantages", "no float cast: integer Q and V give an integer array")
+def advantages_integer_result(Q, V):
+    return np.asarray(Q) - np.asarray(V)[:, None]
+
+
+@mistake("advantages", "no np.asarray: the docstring's list example raises TypeError")
+def advantages_assumes_arrays(Q, V):
+    return Q - V[:, None]
 
 
 # --------------------------------------------------------------------------- #
@@ -253,3 +300,64 @@ def policy_iteration_coarse_margin(P, gamma, theta=1e-8):
         if not better.any():
             return V, policy
         actions = np.where(better, Q.argmax(axis=1), actions)
+
+
+def _theta_rule_policy_iteration(P, gamma, margin):
+    """Policy iteration that switches only where Q beats the current action by > margin."""
+    n_states, n_actions = len(P), len(P[0])
+    actions = np.zeros(n_states, dtype=int)
+    while True:
+        policy = np.eye(n_actions)[actions]
+        V = _exact(P, policy, gamma)
+        Q = _loop_q(P, V, gamma)
+        better = Q.max(axis=1) > Q[np.arange(n_states), actions] + margin
+        if not better.any():
+            return V, policy
+        actions = np.where(better, Q.argmax(axis=1), actions)
+
+
+@mistake("policy_iteration",
+         "switches whenever another action's Q is strictly larger, without theta: "
+         "rounding makes a state and its exact copy trade places forever")
+def policy_iteration_strict_without_theta(P, gamma, theta=1e-8):
+    return _theta_rule_policy_iteration(P, gamma, margin=0.0)
+
+
+@mistake("policy_iteration",
+         "ignores theta: keeps the current action unless another is better by 1e-4")
+def policy_iteration_hardcoded_tolerance(P, gamma, theta=1e-8):
+    return _theta_rule_policy_iteration(P, gamma, margin=1e-4)
+
+
+def value_iteration(P, gamma, theta=1e-8):
+    """The notebook's given value iteration (its name is what the test watches for)."""
+    n_states, n_actions = len(P), len(P[0])
+    V = np.zeros(n_states)
+    while True:
+        V_new = _loop_q(P, V, gamma).max(axis=1)
+        if np.max(np.abs(V_new - V)) < theta:
+            return V_new, np.eye(n_actions)[_loop_q(P, V_new, gamma).argmax(axis=1)]
+        V = V_new
+
+
+@mistake("policy_iteration", "returns the given value_iteration's answer instead")
+def policy_iteration_calls_value_iteration(P, gamma, theta=1e-8):
+    return value_iteration(P, gamma, theta)
+
+
+@mistake("policy_iteration",
+         "compares the policy with itself (old = policy, then changes policy in place): "
+         "stops after one improvement and returns the V of the policy before it")
+def policy_iteration_aliased_old_policy(P, gamma, theta=1e-8):
+    n_states, n_actions = len(P), len(P[0])
+    policy = np.eye(n_actions)[np.zeros(n_states, dtype=int)]
+    while True:
+        V = _exact(P, policy, gamma)
+        Q = _loop_q(P, V, gamma)
+        old_policy = policy  # the same array, not a copy
+        for s in range(n_states):
+            current = int(policy[s].argmax())
+            if Q[s].max() > Q[s, current] + theta:
+                policy[s] = np.eye(n_actions)[Q[s].argmax()]
+        if np.array_equal(old_policy, policy):
+            return V, policy
