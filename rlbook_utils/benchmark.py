@@ -213,16 +213,33 @@ def bench_rlhf() -> list[Row]:
         lesson = load_reference("06_rl_for_llms")
     except (FileNotFoundError, LookupError) as error:
         return [Row("tiny RLHF", "reward x2, KL <= budget", f"n/a: {error}")]
-    started = time.monotonic()
+    started, started_cpu = time.monotonic(), time.process_time()
     result = lesson.run_rlhf_pipeline(seed=0)
-    seconds = time.monotonic() - started
-    ratio = result["reward_rl"] / max(result["reward_ref"], 1e-9)
-    return [Row("tiny RLHF: reward gain over reference", ">= 2x",
-                f"{ratio:.2f}x ({result['reward_ref']:.3f} -> {result['reward_rl']:.3f})",
-                ratio >= 2),
-            Row("tiny RLHF: KL to reference", f"<= {result['kl_budget']:g}",
-                f"{result['kl_rl']:.3f}", result["kl_rl"] <= result["kl_budget"]),
-            Row("tiny RLHF: whole pipeline", "<= 60 s", f"{seconds:.1f} s", seconds <= 60)]
+    seconds, cpu_seconds = time.monotonic() - started, time.process_time() - started_cpu
+    reference, budget = max(result["reward_ref"], 1e-9), result["kl_budget"]
+    rows = [Row("tiny RLHF: SFT over pre-trained (labeller)", "higher",
+                f"{result['reward_pretrained']:.3f} -> {result['reward_ref']:.3f}",
+                result["reward_ref"] > result["reward_pretrained"])]
+    for name, key in (("PPO", "rl"), ("REINFORCE", "reinforce")):
+        ratio = result[f"reward_{key}"] / reference
+        rows += [Row(f"tiny RLHF: {name} reward gain over SFT", ">= 2x",
+                     f"{ratio:.2f}x ({result['reward_ref']:.3f} -> "
+                     f"{result[f'reward_{key}']:.3f})", ratio >= 2),
+                 Row(f"tiny RLHF: {name} KL to reference", f"<= {budget:g}",
+                     f"{result[f'kl_{key}']:.3f}", result[f"kl_{key}"] <= budget)]
+    labeller, proxy = result["hack_labeller_curve"], result["hack_proxy_curve"]
+    peak = int(labeller.argmax())
+    rows += [Row("tiny RLHF: beta = 0 over-optimises (labeller peak -> end)",
+                 "falls, proxy rises",
+                 f"{labeller[peak]:.2f} -> {labeller[-1]:.2f}; proxy {proxy[peak]:.2f} -> "
+                 f"{proxy[-1]:.2f}; KL {result['kl_hack']:.1f}",
+                 labeller[-1] < labeller[peak] and proxy[-1] > proxy[peak]),
+             Row("tiny RLHF: held-out pair accuracy (reward model, DPO)", ">= 0.9",
+                 f"{result['rm_accuracy']:.3f}, {result['dpo_accuracy']:.3f}",
+                 min(result["rm_accuracy"], result["dpo_accuracy"]) >= 0.9),
+             Row("tiny RLHF: whole pipeline", "<= 60 s",
+                 f"{seconds:.1f} s (CPU {cpu_seconds:.1f} s)", seconds <= 60)]
+    return rows
 
 
 def run(sections: list[str], seeds: int = 5, copies: int = 10) -> list[Row]:

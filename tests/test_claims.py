@@ -170,3 +170,12 @@ def test_the_evidence_keeps_small_values_and_rounds_float32_arrays():
         claim("the gap is tiny", False, gap=4.3e-8,
               shares=np.array([0.0481, 0.5], dtype=np.float32))
     assert "gap=4.3e-08" in str(error.value) and "shares=[0.0481, 0.5]" in str(error.value)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.parent.name)
+def test_every_lesson_checks_its_results(lesson):
+    """a lesson with results and no claim has sentences nothing checks"""
+    claims = claims_in(nbformat.read(lesson, as_version=4))
+    assert len(claims) >= 5, (
+        f"{lesson.parent.name} backs only {len(claims)} sentences with claim(): every "
+        "sentence that states a result needs one")
