@@ -4,7 +4,7 @@
 - ``plotting``: value heatmaps with greedy-policy arrows (chapters 02, 03).
 - ``exercises``: how graded tests are declared and run; ``check`` in notebooks.
 - ``assign``: exercise notebooks generated from the reference solutions.
-- ``grader``: grading student notebooks in isolated kernels.
+- ``grading``: the grader, split along its trust boundary (harness, sandboxed runner).
 - ``lessons``: a lesson's reference code and a chapter's solutions, loaded for reuse.
 - ``claims``: ``claim(sentence, holds)``, a lesson's result sentences checked at build.
 - ``reproducible``: one seed, one run (chapters 04, 05).

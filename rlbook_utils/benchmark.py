@@ -61,7 +61,7 @@ def chapters() -> list[str]:
 
 # --------------------------------------------------------------------------- #
 def bench_grading(copies: int) -> list[Row]:
-    from rlbook_utils.grader import grade_many
+    from rlbook_utils.grading.trusted_harness import grade_many
 
     rows = []
     root = repo_root()

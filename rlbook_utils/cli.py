@@ -14,10 +14,11 @@ import sys
 import threading
 from pathlib import Path
 
-from rlbook_utils import reports
+from rlbook_utils.grading import reports
 from rlbook_utils.assign import SolutionMarkerError, assign, toc_without_solutions
 from rlbook_utils.exercises import chapters_with_tests, default_tests_dir, repo_root
-from rlbook_utils.grader import Limits, grade_many, student_name
+from rlbook_utils.grading import sandbox
+from rlbook_utils.grading.trusted_harness import Limits, grade_many, student_name
 
 
 def _assign(args) -> int:
@@ -99,8 +100,15 @@ def _grade(args) -> int:
         print("rlbook grade: --format gradescope grades exactly one notebook",
               file=sys.stderr)
         return 2
+    if not args.no_sandbox:
+        why = sandbox.check_bubblewrap()
+        if why:
+            print(f"rlbook grade: refusing to run student code outside a sandbox: {why}. "
+                  "Pass --no-sandbox to grade without one (student code can then read "
+                  "and write your files; see the README's threat model).", file=sys.stderr)
+            return 2
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
-                    memory_mb=args.memory_mb)
+                    memory_mb=args.memory_mb, sandbox=not args.no_sandbox)
     progress = Progress(len(submissions)) if len(submissions) > 1 else None
     graded = grade_many(submissions, args.jobs, args.chapter, tests_dir, limits,
                         on_done=progress)
@@ -152,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     assign_parser.set_defaults(run=_assign)
 
     grade_parser = commands.add_parser(
-        "grade", help="grade notebooks (files or folders) in isolated kernels",
+        "grade", help="grade notebooks (files or folders), each in a sandbox",
         description="Grade notebooks: one per student, named after the file, or after "
                     "its folder when it sits in one.")
     grade_parser.add_argument("paths", nargs="+", metavar="PATH",
@@ -178,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="gradescope: write Gradescope's results.json (one notebook)")
     grade_parser.add_argument("--output", default="results/results.json",
                               help="where --format gradescope writes (default %(default)s)")
+    grade_parser.add_argument("--no-sandbox", action="store_true",
+                              help="run notebooks without bubblewrap, where it cannot run "
+                                   "(e.g. Gradescope's image); tests still run outside the "
+                                   "notebook's process, but its code can reach your files")
     grade_parser.add_argument("--verbose", "-v", action="store_true",
                               help="print every notebook's table, not just the summary")
     grade_parser.set_defaults(run=_grade)

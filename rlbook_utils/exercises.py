@@ -16,7 +16,8 @@ is wrong and where to look. The same test functions run in three places:
 
 - under pytest, against the reference solution (``tests/exercises/conftest.py``);
 - in a notebook, through ``check(fn)`` right under each exercise;
-- in the grader, inside the student's kernel, reporting back to the grader alone.
+- in the grader (``rlbook_utils.grading``), in the grader's own process, calling the
+  student's functions across a channel into a sandboxed process.
 
 An exercise's score is its points times the fraction of its tests that pass.
 """
@@ -82,6 +83,104 @@ class Student:
                 f"the notebook defines no `{name}`: was its cell deleted, renamed, "
                 "or not run?"
             ) from None
+
+    def record_calls(self, *names: str, keep: int = 20) -> "CallRecording":
+        """Watch the notebook's own functions ``names`` while a test runs one of them::
+
+            with student.record_calls("exact_policy_evaluation") as calls:
+                student.policy_iteration(P, 0.9)
+            calls.count("exact_policy_evaluation"), calls.of("exact_policy_evaluation")
+
+        Inside the block, a call of the notebook's function ``name`` from any of its
+        other functions is recorded: how many calls there were, and the first ``keep``
+        calls' arguments and results. It only observes. The grader records the same
+        way on the student's side of its sandbox and hands the test plain data.
+        """
+        return CallRecording(self._namespace, names, keep)
+
+    def make(self, factory, *args, **kwargs):
+        """Build an input of a test in the notebook's process: ``factory(*args, **kwargs)``.
+
+        ``factory`` is a class or function of an installed package (``gymnasium``,
+        ``torch``, ``numpy`` or ``rlbook_utils``), never one defined in a test file, and
+        the arguments are plain data or objects ``make`` built before::
+
+            env = student.make(Watched, student.make(ChainEnv))
+            student.run_q_learning(env, 100, 0.5, 0.9, 0.1, seed=0)
+            env.reset_seeds
+
+        Here it only calls ``factory``. In the grader the object is built on the
+        student's side of the sandbox, so that the notebook's code uses it without a
+        round trip per call (an environment stepped thousands of times); the test reads
+        what it recorded as values the notebook's process sends back.
+        """
+        check_factory(factory)
+        return factory(*args, **kwargs)
+
+
+FACTORY_PACKAGES = ("gymnasium", "torch", "numpy", "rlbook_utils")
+
+
+def factory_path(factory) -> tuple[str, str]:
+    """(module, qualified name) of a factory ``Student.make`` accepts, else TypeError."""
+    module = getattr(factory, "__module__", None)
+    qualname = getattr(factory, "__qualname__", None)
+    if (not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname
+            or module.split(".")[0] not in FACTORY_PACKAGES):
+        raise TypeError(
+            f"student.make builds objects of the packages {', '.join(FACTORY_PACKAGES)} "
+            f"only, not {getattr(factory, '__qualname__', factory)!r} of "
+            f"{module or 'no module'}: a test file's own classes stay in the grader")
+    return module, qualname
+
+
+check_factory = factory_path
+
+
+class CallRecording:
+    """What ``Student.record_calls`` saw: ``count(name)`` and ``of(name)``, a list of
+    ``(args, kwargs, result)`` for the first calls (``result`` is None when the call
+    raised)."""
+
+    def __init__(self, namespace: dict, names, keep: int = 20):
+        self._namespace, self._names, self._keep = namespace, tuple(names), keep
+        self.counts = {name: 0 for name in self._names}
+        self.calls = {name: [] for name in self._names}
+        self._saved: dict = {}
+
+    def count(self, name: str) -> int:
+        return self.counts[name]
+
+    def of(self, name: str) -> list:
+        return self.calls[name]
+
+    def _watch(self, name, function):
+        def watched(*args, **kwargs):
+            self.counts[name] += 1
+            record = len(self.calls[name]) < self._keep
+            try:
+                result = function(*args, **kwargs)
+            except BaseException:
+                if record:
+                    self.calls[name].append((args, kwargs, None))
+                raise
+            if record:
+                self.calls[name].append((args, kwargs, result))
+            return result
+        return watched
+
+    def __enter__(self) -> "CallRecording":
+        for name in self._names:
+            function = self._namespace.get(name)
+            if callable(function):
+                self._saved[name] = function
+                self._namespace[name] = self._watch(name, function)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for name, function in self._saved.items():
+            self._namespace[name] = function
+        self._saved.clear()
 
 
 # --------------------------------------------------------------------------- #
@@ -207,6 +306,14 @@ def _describe_error(error: BaseException) -> str:
         return str(error)
     if isinstance(error, TestTimeout):
         return str(error)
+    if hasattr(error, "rlbook_where"):  # raised by the student's code, in the sandbox
+        where = f" ({error.rlbook_where})" if error.rlbook_where else ""
+        text = str(error)
+        if type(error).__name__ == "StudentError":
+            return f"your code raised {text}{where}"
+        return f"your code raised {type(error).__name__}: {text}{where}"
+    if type(error).__name__ == "NotebookStopped":
+        return f"the notebook stopped: {error}"
     frame = traceback.extract_tb(error.__traceback__)[-1:]
     where = f" (line {frame[0].lineno} of {frame[0].name})" if frame else ""
     return f"your code raised {type(error).__name__}: {error}{where}"
@@ -240,10 +347,13 @@ def _run_with_timeout(function, seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_exercise(spec: ExerciseSpec, namespace: dict,
+def run_exercise(spec: ExerciseSpec, namespace,
                  timeout: float = TEST_TIMEOUT_SECONDS) -> ExerciseResult:
-    """Run every test of one exercise against a notebook namespace."""
-    student = Student(namespace)
+    """Run every test of one exercise against a notebook: a namespace (``check`` and
+    pytest) or a student object such as the grader's ``RemoteStudent``, which
+    enforces ``timeout`` itself (``time_limit``)."""
+    student = Student(namespace) if isinstance(namespace, dict) else namespace
+    limited = student.time_limit if hasattr(type(student), "time_limit") else None
     outcomes = []
     timed_out = None
     for test_function in spec.tests:
@@ -253,7 +363,11 @@ def run_exercise(spec: ExerciseSpec, namespace: dict,
             outcomes.append(outcome)
             continue
         try:
-            _run_with_timeout(lambda: test_function(student), timeout)
+            if limited is not None:
+                with limited(timeout):
+                    test_function(student)
+            else:
+                _run_with_timeout(lambda: test_function(student), timeout)
         except NotImplementedError:
             outcome.passed, outcome.kind = False, "not_implemented"
             outcome.not_implemented = True
@@ -263,6 +377,8 @@ def run_exercise(spec: ExerciseSpec, namespace: dict,
             outcome.message = _describe_error(error)
             outcome.kind = _kind_of(error)
             if isinstance(error, TestTimeout):
+                timed_out = outcome.message
+            if type(error).__name__ == "NotebookStopped":
                 timed_out = outcome.message
         outcomes.append(outcome)
     return ExerciseResult(spec.exercise_id, spec.points, outcomes)
@@ -281,7 +397,12 @@ def format_feedback(result: ExerciseResult) -> str:
     if result.reason == "not implemented":
         return f"{result.exercise_id}: not implemented yet (0 of {total} checks pass)"
     lines = [f"{result.exercise_id}: {result.n_passed} of {total} checks pass"]
-    lines += [f"  ✗ {outcome.message}" for outcome in result.outcomes if not outcome.passed]
+    messages: dict[str, int] = {}
+    for outcome in result.outcomes:  # one line per distinct message, however many fail
+        if not outcome.passed:
+            messages[outcome.message] = messages.get(outcome.message, 0) + 1
+    lines += [f"  ✗ {message}" + (f"  (in {count} checks)" if count > 1 else "")
+              for message, count in messages.items()]
     return "\n".join(lines)
 
 
@@ -291,6 +412,10 @@ def checker(chapter: str, tests_dir: str | Path | None = None):
     ``check(discounted_return)`` runs that exercise's tests against the notebook the
     function was defined in, and prints which pass and, for each failure, why.
     """
+    if os.environ.get("RLBOOK_GRADING") == "1":
+        # Inside the grader's sandbox: no tests are there to load, and the grader
+        # runs them itself, outside the notebook's process.
+        return lambda function: None
     test_module = load_test_module(chapter, tests_dir)
     specs = exercises_in(test_module)
 

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from rlbook_utils.exercises import exercises_in, load_test_module, repo_root
-from rlbook_utils.grader import Limits, defined_names, grade_notebook
+from rlbook_utils.grading.trusted_harness import Limits, defined_names, grade_notebook
 
 ROOT = repo_root()
 SOLUTION = ROOT / "solutions" / "02_mdps.ipynb"

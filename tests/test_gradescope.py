@@ -22,7 +22,7 @@ def test_zip_has_the_two_scripts_at_its_root_and_the_repository(tmp_path):
         names = set(archive.namelist())
         mode = archive.getinfo("run_autograder").external_attr >> 16
     assert {"setup.sh", "run_autograder", "scripts/book", "requirements.txt",
-            "rlbook_utils/grader.py", "private_tests/test_02_mdps.py"} <= names
+            "rlbook_utils/grading/trusted_harness.py", "private_tests/test_02_mdps.py"} <= names
     assert mode & 0o111, "run_autograder must be executable"
 
 

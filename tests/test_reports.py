@@ -3,8 +3,8 @@
 import csv
 import json
 
-from rlbook_utils.grader import Report
-from rlbook_utils.reports import (
+from rlbook_utils.grading.trusted_harness import Report
+from rlbook_utils.grading.reports import (
     feedback_text,
     format_report,
     format_summary,

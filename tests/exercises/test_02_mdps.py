@@ -24,13 +24,13 @@ then fails the exercise's remaining tests) costs only those.
 
 import copy
 import itertools
-import sys
 
 import gymnasium as gym
 import numpy as np
 
 from rlbook_utils.envs import GridWorldEnv
 from rlbook_utils import exercises as _harness
+from rlbook_utils.grading.environments import READ_BUDGET_MESSAGE, CountedModel
 from rlbook_utils.exercises import exercise
 
 TOL = 1e-5
@@ -540,82 +540,27 @@ _LOOP_ADVICE = (
     "once V changes by no more than theta; both are accepted")
 
 
-class _WatchedModel(dict):
-    """A model that counts how often P[s] is read and stops a run that never ends.
-
-    Policy iteration on these tiny models, even with sweeps for evaluation, needs
-    far fewer reads than ``budget``; a run past it is cycling between policies (the
-    test says so at once rather than waiting for the time limit).
-    """
-
-    def __init__(self, P, budget):
-        super().__init__(P)
-        self.reads, self.budget = 0, budget
-
-    def __getitem__(self, state):
-        self.reads += 1
-        if self.reads > self.budget:
-            raise AssertionError(
-                f"policy_iteration read the model more than {self.budget} times without "
-                f"stopping: {_LOOP_ADVICE}")
-        return super().__getitem__(state)
-
-
-class _CallRecorder:
-    """Watch the calls of functions with given names (by their code's name) during a run.
-
-    Records how often each was called and, for exact_policy_evaluation, the first
-    calls' policy, gamma and returned V, so that a failure can be traced to the
-    learner's exercise 2.1. It only observes: arguments and results are untouched.
-    """
-
-    def __init__(self, names, keep=20):
-        self.names, self.keep = set(names), keep
-        self.calls = {name: 0 for name in names}
-        self.evaluations = []  # (P, policy, gamma, V)
-        self._pending = []
-
-    def _profile(self, frame, event, arg):
-        name = frame.f_code.co_name
-        if name not in self.names:
-            return
-        if event == "call":
-            self.calls[name] += 1
-            arguments = None
-            if name == "exact_policy_evaluation" and len(self.evaluations) < self.keep:
-                code = frame.f_code  # the first three parameters: P, policy, gamma
-                try:
-                    P, policy, gamma = (frame.f_locals[parameter]
-                                        for parameter in code.co_varnames[:3])
-                    arguments = (P, np.array(policy, dtype=float), float(gamma))
-                except Exception:  # noqa: BLE001 - an unusual signature: nothing to record
-                    arguments = None
-            self._pending.append((frame, arguments))
-        elif event == "return" and self._pending and self._pending[-1][0] is frame:
-            _, arguments = self._pending.pop()
-            if arguments is not None and len(self.evaluations) < self.keep:
-                try:
-                    self.evaluations.append(arguments + (np.array(arg, dtype=float),))
-                except Exception:  # noqa: BLE001 - not an array of numbers: nothing to record
-                    pass
-
-    def run(self, function):
-        previous = sys.getprofile()
-        sys.setprofile(self._profile)
+def _evaluations(calls, keep=20):
+    """(P, policy, gamma, V) of the recorded exact_policy_evaluation calls that can be
+    read as numbers (an unusual signature or result is skipped, not judged)."""
+    evaluations = []
+    for args, kwargs, result in calls[:keep]:
+        values = list(args) + [kwargs.get(name) for name in ("P", "policy", "gamma")
+                               [len(args):]]
         try:
-            return function()
-        finally:
-            sys.setprofile(previous)
+            P, policy, gamma = values[:3]
+            evaluations.append((P, np.array(policy, dtype=float), float(gamma),
+                                np.array(result, dtype=float)))
+        except Exception:  # noqa: BLE001 - not numbers: nothing to judge
+            continue
+    return evaluations
 
 
-def _evaluation_problem(model, P, evaluations):
-    """'' if every recorded exact_policy_evaluation of ``model`` was right, else what was wrong.
-
-    ``model`` is the watched copy the run was given, ``P`` the same model unwatched;
-    calls on any other model (the learner's own) are not judged.
-    """
+def _evaluation_problem(P, evaluations):
+    """'' if every recorded exact_policy_evaluation of the model ``P`` was right, else
+    what was wrong; calls on any other model (the learner's own) are not judged."""
     for given, policy, gamma, V in evaluations:
-        if given is not model:
+        if given != P:
             continue
         if policy.shape != (len(P), len(P[0])) or V.shape != (len(P),):
             continue
@@ -644,14 +589,20 @@ class _Run:
 
     def __init__(self, student, P, gamma, n_states, n_actions, budget=200_000):
         self.P, self.gamma, self.n_actions = P, gamma, n_actions
-        self.recorder = _CallRecorder(["exact_policy_evaluation", "value_iteration"])
-        self.model = _WatchedModel(P, budget)
+        # The model is built on the notebook's side (student.make): the learner reads
+        # it thousands of times, and it stops a run past the read budget at once.
+        model = student.make(CountedModel, P, budget, advice=_LOOP_ADVICE)
+        self.recording = student.record_calls("exact_policy_evaluation", "value_iteration")
         try:
-            result = self.recorder.run(lambda: student.policy_iteration(self.model, gamma))
-        except AssertionError as error:  # the read budget ran out
-            raise AssertionError(self.evaluation_problem() + str(error)) from None
+            with self.recording:
+                result = student.policy_iteration(model, gamma)
         except _harness.TestTimeout as error:  # the time limit stopped an endless loop
             raise _harness.TestTimeout(self.evaluation_problem() + str(error)) from None
+        except Exception as error:  # noqa: BLE001 - the read budget ran out?
+            if READ_BUDGET_MESSAGE not in str(error):
+                raise
+            message = str(error)[str(error).index(READ_BUDGET_MESSAGE):]
+            raise AssertionError(self.evaluation_problem() + message) from None
         assert isinstance(result, tuple) and len(result) == 2, (
             "policy_iteration should return a tuple (V, policy)")
         V, policy = result
@@ -660,7 +611,8 @@ class _Run:
         self.achieved = _solve(P, np.eye(n_actions)[self.actions], gamma)
 
     def evaluation_problem(self):
-        return _evaluation_problem(self.model, self.P, self.recorder.evaluations)
+        return _evaluation_problem(
+            self.P, _evaluations(self.recording.of("exact_policy_evaluation")))
 
     def hint(self):
         """The first symptom that explains a wrong answer, or ''."""
@@ -851,7 +803,7 @@ def test_is_policy_iteration_not_value_iteration(student):
     # watches which functions the run calls (it only observes them).
     gamma, n = 0.9, 5
     run = _Run(student, _chain(n), gamma, n + 1, 2)
-    calls = run.recorder.calls["value_iteration"]
+    calls = run.recording.count("value_iteration")
     assert calls == 0, (
         f"policy_iteration called value_iteration ({calls} time(s)): this exercise asks "
         "for policy iteration, which evaluates the current policy (exact_policy_evaluation "

@@ -2,15 +2,16 @@
 
 Every expected value is computed here, independently of the reference solution:
 the returns and update rules by hand on small tables (the arithmetic is in the
-comments), and the learned tables against Q* of tiny environments written in this
-file, whose optimal values are known in closed form. Stochastic checks run several
+comments), and the learned tables against Q* of tiny environments whose optimal
+values are known in closed form (``rlbook_utils.grading.environments``, built on the
+notebook's side with ``student.make``). Stochastic checks run several
 seeds and state their margin.
 
 A failed check names a cause only when the answer matches it: ``_n_step_hint``,
 ``_sarsa_hint`` and ``_double_q_hint`` recompute what each typical mistake would
 return on the test's inputs and compare it with the answer; the tests of
 ``run_double_q_learning`` read the symptom off the tables, off what the environment
-saw (``_Watched`` records every reset's seed and every action) or off a short probe
+saw (``Watched``, from ``rlbook_utils.grading.environments``, records every reset's seed and every action) or off a short probe
 run. Otherwise the message gives the rule.
 
 The checks of seeding compare a learner only with itself (the same seed twice, two
@@ -19,12 +20,21 @@ seeds), so they hold whatever order a correct answer draws its random numbers in
 
 import random
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 from gymnasium.wrappers import TimeLimit
 
 from rlbook_utils.exercises import exercise
+from rlbook_utils.grading.environments import (
+    BackToStartEnv,
+    ChainEnv,
+    EndlessEnv,
+    NoisyBranchEnv,
+    OneStepEnv,
+    PenaltyArmEnv,
+    TieEnv,
+    TwoArmedEnv,
+    Watched,
+)
 
 
 def _as_float(value, name):
@@ -614,197 +624,17 @@ def test_double_q_breaks_ties_the_same_way_every_time(student):
 # --------------------------------------------------------------------------- #
 # Exercise 3.4: run_double_q_learning(env, n_episodes, alpha, gamma, epsilon, seed)
 # --------------------------------------------------------------------------- #
-class _Watched(gym.Wrapper):
-    """Wraps every test environment: records the seed of every reset and the actions of
-    every episode, and stops a learner that steps on after an episode ended (on an
-    environment that is only ever truncated it would never stop)."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        self.reset_seeds, self.actions, self._ended_by = [], [], "not reset"
-
-    def reset(self, *, seed=None, options=None):
-        self.reset_seeds.append(seed)
-        self.actions.append([])
-        self._ended_by = None
-        return self.env.reset(seed=seed, options=options)
-
-    def step(self, action):
-        assert self._ended_by != "not reset", (
-            "env.step was called before env.reset(): reset the environment at the start "
-            "of every episode")
-        assert self._ended_by is None, (
-            f"env.step was called after the environment returned {self._ended_by}=True, "
-            "without env.reset(): an episode ends when terminated OR truncated is True "
-            "(a time limit says truncated, and the episode is over all the same)")
-        self.actions[-1].append(int(action))
-        observation, reward, terminated, truncated, info = self.env.step(action)
-        if terminated or truncated:
-            self._ended_by = "terminated" if terminated else "truncated"
-        return observation, reward, terminated, truncated, info
-
-
-class TwoArmedEnv(gym.Env):
-    """One state, two actions, one step per episode: action 0 pays 0.5, action 1 pays 1.
-
-    Q* = [[0.5, 1.0]]. A learner that never explores locks onto whichever action it
-    tries first and never learns the other one's value.
-    """
-
-    observation_space = spaces.Discrete(1)
-    action_space = spaces.Discrete(2)
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        return 0, {}
-
-    def step(self, action):
-        return 0, (0.5, 1.0)[int(action)], True, False, {}
-
-
-class PenaltyArmEnv(gym.Env):
-    """One state, two actions, one step per episode: action 0 costs -1, action 1 pays 0.
-
-    Greedy on Q1 + Q2 (epsilon = 0), action 0 is taken at most once: the first time
-    it is taken, one table learns a negative value for it, the sum turns negative,
-    and action 1 (worth 0 in both tables) is greedy from then on.
-    """
-
-    observation_space = spaces.Discrete(1)
-    action_space = spaces.Discrete(2)
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        return 0, {}
-
-    def step(self, action):
-        return 0, (-1.0, 0.0)[int(action)], True, False, {}
-
-
-class TieEnv(gym.Env):
-    """One state, four actions, reward 0, one step per episode: the tables stay 0, so
-    all four actions are tied in every episode."""
-
-    observation_space = spaces.Discrete(1)
-    action_space = spaces.Discrete(4)
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        return 0, {}
-
-    def step(self, action):
-        return 0, 0.0, True, False, {}
-
-
-class BackToStartEnv(gym.Env):
-    """Two states: 0 -> 1 pays 0; 1 -> 0 pays 1 and terminates (any action).
-
-    The terminating step returns observation 0, a state whose Q values are not zero,
-    so bootstrapping through termination shows. Q*(1, .) = 1, Q*(0, .) = gamma.
-    Every episode's undiscounted return is exactly 1.
-    """
-
-    observation_space = spaces.Discrete(2)
-    action_space = spaces.Discrete(2)
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.state = 0
-        return 0, {}
-
-    def step(self, action):
-        if self.state == 0:
-            self.state = 1
-            return 1, 0.0, False, False, {}
-        self.state = 0
-        return 0, 1.0, True, False, {}
-
-
-class EndlessEnv(gym.Env):
-    """One state, one action, reward 1 forever: never terminates.
-
-    Wrapped in a TimeLimit every episode is cut off (truncated), yet the task goes
-    on, so Q* = 1 / (1 - gamma).
-    """
-
-    observation_space = spaces.Discrete(1)
-    action_space = spaces.Discrete(1)
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        return 0, {}
-
-    def step(self, action):
-        return 0, 1.0, False, False, {}
-
-
-class OneStepEnv(gym.Env):
-    """One state, one action, reward 1, terminates: after k updates with step size
-    alpha a table holds 1 - (1 - alpha)**k, so k can be read back from it."""
-
-    observation_space = spaces.Discrete(1)
-    action_space = spaces.Discrete(1)
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        return 0, {}
-
-    def step(self, action):
-        return 0, 1.0, True, False, {}
-
-
-class ChainEnv(gym.Env):
-    """Five states in a row, start 0, goal 4 (terminates); action 1 moves right, action 0
-    left (a wall at 0). Every step costs -1, so the tables change from the first step.
-    With slip > 0 a move goes the other way with that probability, drawn from the
-    environment's own generator: then the run depends on env.reset(seed=...) too."""
-
-    observation_space = spaces.Discrete(5)
-    action_space = spaces.Discrete(2)
-
-    def __init__(self, slip=0.0):
-        self.slip = slip
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.state = 0
-        return 0, {}
-
-    def step(self, action):
-        move = 1 if int(action) == 1 else -1
-        if self.slip and self.np_random.random() < self.slip:
-            move = -move
-        self.state = min(max(self.state + move, 0), 4)
-        return self.state, -1.0, self.state == 4, False, {}
-
-
-class NoisyBranchEnv(gym.Env):
-    """State 0: every action leads to state 1, reward 0. State 1: every one of the 8
-    actions ends the episode with a reward drawn from N(0, 1).
-
-    Q* = 0 everywhere, yet max over 8 noisy estimates of Q(1, .) is positive on
-    average: Q-learning's Q(0, .) inherits that maximisation bias, Double Q's does not.
-    """
-
-    observation_space = spaces.Discrete(2)
-    action_space = spaces.Discrete(8)
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.state = 0
-        return 0, {}
-
-    def step(self, action):
-        if self.state == 0:
-            self.state = 1
-            return 1, 0.0, False, False, {}
-        self.state = 0
-        return 0, float(self.np_random.normal()), True, False, {}
+def _env(student, environment, *args, max_episode_steps=None):
+    """A test environment built on the notebook's side (``student.make``: no round
+    trip per step in the grader), cut at ``max_episode_steps`` and ``Watched``."""
+    env = student.make(environment, *args)
+    if max_episode_steps is not None:
+        env = student.make(TimeLimit, env, max_episode_steps=max_episode_steps)
+    return student.make(Watched, env)
 
 
 def _run(student, env, n_episodes, alpha, gamma, epsilon, seed):
-    """Run the learner on ``env`` (wrapped in _Watched, returned as the last item)."""
-    env = env if isinstance(env, _Watched) else _Watched(env)
+    """Run the learner on ``env`` (from ``_env``; returned as the last item)."""
     result = student.run_double_q_learning(env, n_episodes, alpha, gamma, epsilon, seed)
     assert isinstance(result, tuple) and len(result) == 3, (
         "run_double_q_learning must return a tuple (Q1, Q2, episode_returns), got "
@@ -836,7 +666,7 @@ def _draws_restart_every_episode(student):
     actions = []
     try:
         for seed in range(6):
-            *_, env = _run(student, TieEnv(), 12, 0.5, 0.9, 1.0, seed)
+            *_, env = _run(student, _env(student, TieEnv), 12, 0.5, 0.9, 1.0, seed)
             taken = {episode[0] for episode in env.actions if episode}
             if len(taken) != 1:
                 return False
@@ -850,7 +680,7 @@ def _step_size_is_gamma(student):
     """On a one-step task paying 1 the tables hold 1 - (1 - gamma)**k, not 1 - (1 -
     alpha)**k: alpha and gamma reach double_q_update in swapped order."""
     try:
-        Q1, Q2, *_ = _run(student, OneStepEnv(), 8, 0.1, 0.5, 0.0, 0)
+        Q1, Q2, *_ = _run(student, _env(student, OneStepEnv), 8, 0.1, 0.5, 0.0, 0)
     except Exception:  # noqa: BLE001
         return False
     values = [float(Q1[0, 0]), float(Q2[0, 0])]
@@ -901,7 +731,7 @@ def _untouched_table_hint(student, Q1, Q2):
 @exercise("run_double_q_learning", points=3)
 def test_returns_two_tables_and_one_return_per_episode(student):
     """returns (Q1, Q2, episode_returns) with the undiscounted return of each episode"""
-    Q1, Q2, episode_returns, env = _run(student, BackToStartEnv(), 30, 0.5, 0.9, 0.1, 0)
+    Q1, Q2, episode_returns, env = _run(student, _env(student, BackToStartEnv), 30, 0.5, 0.9, 0.1, 0)
     assert Q1.shape == (2, 2) and Q2.shape == (2, 2), (
         f"Q1 and Q2 must each have shape [n_states, n_actions] = (2, 2), got {Q1.shape} "
         f"and {Q2.shape}")
@@ -924,7 +754,7 @@ def test_returns_two_tables_and_one_return_per_episode(student):
 @exercise("run_double_q_learning", points=3)
 def test_both_tables_learn_the_value_of_every_action(student):
     """with exploration both tables learn Q* of a two-armed one-step task"""
-    Q1, Q2, *_ = _run(student, TwoArmedEnv(), 400, 0.5, 0.9, 0.5, 1)
+    Q1, Q2, *_ = _run(student, _env(student, TwoArmedEnv), 400, 0.5, 0.9, 0.5, 1)
     if all(np.allclose(Q, [[0.5, 1.0]], atol=0.01) for Q in (Q1, Q2)):
         return
     hint = _untouched_table_hint(student, Q1, Q2)
@@ -952,7 +782,7 @@ def test_tied_actions_are_broken_at_random(student):
     """with epsilon = 0 and every action tied, the behaviour picks among them at random"""
     runs = []
     for seed in (5, 6, 7):
-        *_, env = _run(student, TieEnv(), 200, 0.5, 0.9, 0.0, seed)
+        *_, env = _run(student, _env(student, TieEnv), 200, 0.5, 0.9, 0.0, seed)
         _check_episodes(env, 200)
         runs.append([episode[0] for episode in env.actions if episode])
     counts = np.bincount(np.concatenate(runs).astype(int), minlength=4)
@@ -981,7 +811,7 @@ def test_behaviour_is_greedy_on_the_sum_of_both_tables(student):
     """the epsilon-greedy behaviour acts on Q1 + Q2, not on one table"""
     taken, worth_of_action_1 = [], []
     for seed in range(12):
-        Q1, Q2, _, env = _run(student, PenaltyArmEnv(), 30, 0.5, 0.9, 0.0, seed)
+        Q1, Q2, _, env = _run(student, _env(student, PenaltyArmEnv), 30, 0.5, 0.9, 0.0, seed)
         _check_episodes(env, 30)
         taken.append(sum(episode[:1] == [0] for episode in env.actions))
         worth_of_action_1 += [float(Q1[0, 1]), float(Q2[0, 1])]
@@ -1018,8 +848,8 @@ def test_each_table_gets_about_half_of_the_updates(student):
     """one table per step, picked by a fair coin: about half the updates each"""
     alpha, n = 0.001, 2000
     # n one-step episodes, then one episode of n steps (gamma = 0: every target is 1)
-    A1, A2, *_ = _run(student, OneStepEnv(), n, alpha, 1.0, 0.0, 2)
-    B1, B2, *_ = _run(student, TimeLimit(EndlessEnv(), max_episode_steps=n), 1, alpha,
+    A1, A2, *_ = _run(student, _env(student, OneStepEnv), n, alpha, 1.0, 0.0, 2)
+    B1, B2, *_ = _run(student, _env(student, EndlessEnv, max_episode_steps=n), 1, alpha,
                       0.0, 0.0, 2)
     largest = max(float(Q[0, 0]) for Q in (A1, A2, B1, B2))
     assert largest <= 1 + 1e-9, (
@@ -1071,7 +901,7 @@ def test_each_table_gets_about_half_of_the_updates(student):
 @exercise("run_double_q_learning", points=3)
 def test_never_bootstraps_through_termination(student):
     """both tables reach Q* when the terminating step returns a non-zero state"""
-    Q1, Q2, *_ = _run(student, BackToStartEnv(), 400, 0.5, 0.9, 0.2, 3)
+    Q1, Q2, *_ = _run(student, _env(student, BackToStartEnv), 400, 0.5, 0.9, 0.2, 3)
     q_star = np.array([[0.9, 0.9], [1.0, 1.0]])
     if all(np.allclose(Q, q_star, atol=0.02) for Q in (Q1, Q2)):
         return
@@ -1105,7 +935,7 @@ def test_never_bootstraps_through_termination(student):
 @exercise("run_double_q_learning", points=3)
 def test_bootstraps_through_truncation(student):
     """a time limit ends the episode but keeps the bootstrap term"""
-    env = TimeLimit(EndlessEnv(), max_episode_steps=3)
+    env = _env(student, EndlessEnv, max_episode_steps=3)
     Q1, Q2, episode_returns, _ = _run(student, env, 400, 0.1, 0.5, 0.1, 4)
     returns = np.asarray(episode_returns, dtype=float)
     if not (returns.shape == (400,) and np.allclose(returns, 3.0)):
@@ -1170,7 +1000,7 @@ def _why_runs_differ(student, run):
 def test_same_seed_gives_the_same_run(student):
     """the same seed gives the same run, another seed another run"""
     def run(seed, slip):  # 5-state chain, -1 per step: the tables change from step 1
-        return _run(student, ChainEnv(slip), 40, 0.5, 0.9, 0.3, seed)
+        return _run(student, _env(student, ChainEnv, slip), 40, 0.5, 0.9, 0.3, seed)
 
     first = run(7, 0.2)
     _check_episodes(first[3], 40)
@@ -1201,7 +1031,7 @@ def test_double_q_has_no_maximisation_bias(student):
     """Q(0, .) is not biased upwards by the max over 8 noisy actions"""
     estimates, identical = [], True
     for seed in range(8):
-        Q1, Q2, _, env = _run(student, NoisyBranchEnv(), 400, 0.1, 1.0, 1.0, 10 + seed)
+        Q1, Q2, _, env = _run(student, _env(student, NoisyBranchEnv), 400, 0.1, 1.0, 1.0, 10 + seed)
         learned = min(np.abs(Q1[1]).mean(), np.abs(Q2[1]).mean())
         if learned <= 0.03:
             hint = None

@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from rlbook_utils.grader import Report
+from rlbook_utils.grading.trusted_harness import Report
 
 
 def _number(value: float) -> str:
