@@ -2,6 +2,7 @@
 blank exercise notebook, and catch every typical mistake in tests/mistakes/."""
 
 import importlib.util
+import types
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,23 @@ def mistakes(chapter):
     return cached(("mistakes", chapter), load)
 
 
+def with_mistake(namespace, wrong, exercise_id):
+    """A copy of a notebook's ``namespace`` in which ``exercise_id`` is the mistake
+    ``wrong``, defined the way a notebook defines it: its globals are the notebook's
+    (the mistake module's helpers added where the notebook has no such name), so that
+    its calls of the notebook's other functions are calls a test can watch."""
+    namespace = dict(namespace)
+    for key, value in wrong.__globals__.items():
+        if not key.startswith("__"):
+            namespace.setdefault(key, value)
+    rebound = types.FunctionType(wrong.__code__, namespace, wrong.__name__,
+                                 wrong.__defaults__, wrong.__closure__)
+    rebound.__kwdefaults__ = wrong.__kwdefaults__
+    rebound.__dict__.update(wrong.__dict__)
+    namespace[exercise_id] = rebound
+    return namespace
+
+
 def all_mistakes():
     return [pytest.param(chapter, wrong, id=f"{chapter}-{wrong.__name__}")
             for chapter in CHAPTERS for wrong in mistakes(chapter)]
@@ -77,7 +95,7 @@ def test_every_exercise_has_typical_mistakes_to_catch(chapter):
 @pytest.mark.parametrize("chapter, wrong", all_mistakes())
 def test_typical_mistake_loses_points(chapter, wrong):
     spec = specs(chapter)[wrong.rlbook_mistake_of]
-    namespace = {**solution_namespace(chapter), spec.exercise_id: wrong}
+    namespace = with_mistake(solution_namespace(chapter), wrong, spec.exercise_id)
     result = run_exercise(spec, namespace)
     assert result.score < spec.points, (
         f"the tests of {spec.exercise_id} do not catch: {wrong.rlbook_mistake}")

@@ -13,7 +13,8 @@ import pytest
 from rlbook_utils.exercises import run_exercise
 from rlbook_utils.grading.sandbox import check_bubblewrap
 from rlbook_utils.grading.trusted_harness import Limits, RemoteStudent, Session, code_cells
-from test_exercise_sensitivity import CHAPTERS, ROOT, mistakes, solution_namespace, specs
+from test_exercise_sensitivity import (
+    CHAPTERS, ROOT, mistakes, solution_namespace, specs, with_mistake)
 
 pytestmark = pytest.mark.skipif(bool(check_bubblewrap()), reason=check_bubblewrap())
 
@@ -44,8 +45,16 @@ def test_each_mistake_fails_the_same_tests_in_the_sandbox(chapter):
             name = spec.exercise_id
             namespace = solution_namespace(chapter)
             if wrong is not None:
-                namespace = {**namespace, name: wrong}
-                swap = f"_reference_{name} = {name}\n{name} = _mistakes.{wrong.__name__}"
+                namespace = with_mistake(namespace, wrong, name)
+                # The same there: the mistake, with the notebook's globals.
+                swap = (f"_reference_{name} = {name}\n"
+                        "for _key, _value in vars(_mistakes).items():\n"
+                        "    if not _key.startswith('__'):\n"
+                        "        globals().setdefault(_key, _value)\n"
+                        f"_wrong = _mistakes.{wrong.__name__}\n"
+                        f"{name} = _types.FunctionType(_wrong.__code__, globals(), "
+                        "_wrong.__name__, _wrong.__defaults__, _wrong.__closure__)\n"
+                        f"{name}.__kwdefaults__ = _wrong.__kwdefaults__")
                 assert session.run_cell(swap)["error"] is None
             here = passed(run_exercise(spec, namespace))
             there = passed(run_exercise(spec, remote, timeout=60))
