@@ -9,10 +9,14 @@ the batch, and leave the submission file as it was.
 import hashlib
 import os
 import shutil
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 
+import rlbook_utils
+from rlbook_utils.grading.sandbox import check_bubblewrap
 from rlbook_utils.grading.trusted_harness import Limits, grade_many
 
 CORPUS = Path(__file__).parent / "grader_corpus"
@@ -23,17 +27,83 @@ ZERO = dict.fromkeys(FULL, 0.0)
 LIMITS = Limits(cell_timeout=15, notebook_timeout=120, test_timeout=3, output_kb=256)
 
 
+# What the hostile notebooks look for, to prove they found nothing.
+LISTEN_PORT = 47613
+DAEMON_MARK = "rlbook-daemon-mark"
+PRIVATE_MARK = "rlbook-private-tests-marker"  # a comment in tests/test_90_corpus.py
+REPOSITORY = Path(rlbook_utils.__file__).resolve().parent.parent
+
+
+def digests(*folders):
+    """sha256 of every file under the folders (the repository's tests and package)."""
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+            for folder in folders for path in sorted(Path(folder).rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts}
+
+
+def marked_processes():
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and DAEMON_MARK in (entry / "cmdline").read_bytes().decode(
+                    errors="replace"):
+                found.append(entry.name)
+        except OSError:
+            pass
+    return found
+
+
+class Listener:
+    """A port on the grader's machine that the notebooks try to reach."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", LISTEN_PORT))
+        self.server.settimeout(0.2)
+        self.accepted, self.done = [], False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.done:
+            try:
+                connection, address = self.server.accept()
+            except OSError:
+                continue
+            self.accepted.append(address)
+            connection.close()
+
+    def close(self):
+        self.done = True
+        self.thread.join()
+        self.server.close()
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    # The hostile notebooks kill processes and overwrite files: never run them outside
+    # the sandbox (the test command installs bubblewrap).
+    why = check_bubblewrap()
+    assert not why, f"the corpus is only graded inside the sandbox: {why}"
     folder = tmp_path_factory.mktemp("corpus")
     shutil.copytree(CORPUS / "notebooks", folder / "notebooks")
     shutil.copytree(CORPUS / "tests", folder / "tests")
     paths = sorted((folder / "notebooks").glob("*.ipynb"))
     before = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
-    reports = grade_many([(path, path.stem) for path in paths], jobs=2,
-                         chapter="90_corpus", tests_dir=folder / "tests", limits=LIMITS)
+    repository_before = digests(REPOSITORY / "tests", REPOSITORY / "rlbook_utils",
+                                folder / "tests")
+    listener = Listener()
+    try:
+        reports = grade_many([(path, path.stem) for path in paths], jobs=2,
+                             chapter="90_corpus", tests_dir=folder / "tests", limits=LIMITS)
+    finally:
+        listener.close()
     after = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
-    return {report.student: report for report in reports}, before, after
+    traces = {"repository_before": repository_before,
+              "repository_after": digests(REPOSITORY / "tests", REPOSITORY / "rlbook_utils",
+                                          folder / "tests"),
+              "connections": listener.accepted, "processes": marked_processes(),
+              "tests_dir": str(folder / "tests")}
+    return {report.student: report for report in reports}, before, after, traces
 
 
 def scores(report):
@@ -49,12 +119,12 @@ def problems(report):
 
 
 def test_no_submission_is_modified(graded):
-    _, before, after = graded
+    _, before, after, _ = graded
     assert before == after
 
 
 def test_every_report_records_grader_version_and_seed(graded):
-    reports, _, _ = graded
+    reports, _, _, _ = graded
     for report in reports.values():
         assert report.grader_version and report.seed == 0
 
@@ -203,6 +273,83 @@ def test_deleted_setup_cell_costs_what_needs_it(graded):
     assert "name 'np' is not defined" in reason(report, "greedy_action")
 
 
+# --------------------------------------------------------------------------- #
+# Notebooks that attack the grader from inside: each gets the score its functions
+# earn and leaves no trace on disk, in processes or on the network.
+# --------------------------------------------------------------------------- #
+def test_patching_the_graders_classes_and_functions_changes_no_verdict(graded):
+    report = graded[0]["patches_grader_classes"]
+    assert scores(report) == ZERO
+    assert reason(report, "mean_reward") == "not implemented"
+
+
+def test_editing_the_runners_state_changes_no_verdict(graded):
+    # Its forged replies (a pickle, a "passed" flag, a reply nobody asked for) break
+    # the protocol: the grader stops the notebook and grades what it saw, nothing.
+    report = graded[0]["edits_runner_state"]
+    assert scores(report) == ZERO
+    assert report.score == 0
+
+
+def test_rewriting_what_ipython_displays_changes_no_verdict(graded):
+    report = graded[0]["rewrites_display"]
+    assert scores(report) == ZERO
+    assert "passed" not in problems(report).lower()
+
+
+def test_answers_that_equal_anything_are_compared_as_plain_values(graded):
+    # Across the channel an answer is its value: a float subclass whose == is always
+    # True arrives as the float 0.0, right only for the empty list.
+    report = graded[0]["answers_equal_anything"]
+    assert scores(report) == {**ZERO, "mean_reward": 1.0}
+
+
+def test_overwriting_tests_and_grader_on_disk_changes_nothing(graded):
+    _, _, _, traces = graded
+    report = graded[0]["overwrites_tests_on_disk"]
+    assert scores(report) == FULL, problems(report)
+    changed = [path for path, digest in traces["repository_before"].items()
+               if traces["repository_after"].get(path) != digest]
+    assert changed == []
+
+
+def test_other_submissions_are_out_of_reach(graded):
+    _, before, after, _ = graded
+    assert scores(graded[0]["writes_other_submissions"]) == FULL
+    assert before == after
+
+
+def test_private_tests_never_reach_the_feedback(graded):
+    _, _, _, traces = graded
+    report = graded[0]["reads_private_tests"]
+    assert scores(report) == FULL
+    text = problems(report) + " ".join(str(row) for row in report.exercises)
+    assert "ValueError: LEAK" in text  # the notebook's own error is reported...
+    assert PRIVATE_MARK not in text  # ...but it found neither the tests' text
+    assert "test_90_corpus" not in text and traces["tests_dir"] not in text  # nor their path
+    assert PRIVATE_MARK in (CORPUS / "tests" / "test_90_corpus.py").read_text()
+
+
+def test_no_process_outlives_its_notebook(graded):
+    _, _, _, traces = graded
+    assert scores(graded[0]["leaves_daemon"]) == FULL
+    assert traces["processes"] == [], "a notebook's daemon is still running"
+
+
+def test_a_notebook_has_no_network(graded):
+    _, _, _, traces = graded
+    assert scores(graded[0]["opens_network"]) == FULL
+    assert traces["connections"] == []
+
+
+def test_killing_every_process_it_sees_costs_only_the_notebook_itself(graded):
+    reports = graded[0]
+    report = reports["kills_everything"]
+    assert scores(report) == FULL  # graded before its last cell killed its own sandbox
+    assert "died" in problems(report)
+    assert scores(reports["perfect"]) == FULL  # graded beside it, untouched
+
+
 def test_corpus_is_complete():
     names = {path.stem for path in (CORPUS / "notebooks").glob("*.ipynb")}
     tested = {"perfect", "blank", "not_a_notebook", "invalid_json", "old_nbformat_v3",
@@ -211,5 +358,8 @@ def test_corpus_is_complete():
               "memory_blowup", "sys_exit", "keyboard_interrupt", "os_exit", "kernel_crash",
               "huge_output", "writes_files", "deletes_files", "monkeypatch_numpy",
               "edits_tests", "cells_reordered", "cell_type_changed", "defined_twice",
-              "duplicated_cells", "deleted_setup_cell"}
+              "duplicated_cells", "deleted_setup_cell", "patches_grader_classes",
+              "edits_runner_state", "rewrites_display", "answers_equal_anything",
+              "overwrites_tests_on_disk", "writes_other_submissions",
+              "reads_private_tests", "leaves_daemon", "opens_network", "kills_everything"}
     assert names == tested, f"untested corpus notebooks: {names - tested}"

@@ -3,6 +3,8 @@ broken notebooks in ../notebooks (see tests/test_grader_corpus.py)."""
 
 import numpy as np
 
+# rlbook-private-tests-marker: a notebook that could read this file would leak this line.
+
 from rlbook_utils.exercises import exercise
 
 
