@@ -99,3 +99,47 @@ def test_typical_mistake_loses_points(chapter, wrong):
     result = run_exercise(spec, namespace)
     assert result.score < spec.points, (
         f"the tests of {spec.exercise_id} do not catch: {wrong.rlbook_mistake}")
+
+
+def _zero(*args, **kwargs):
+    return 0.0
+
+
+def _first_argument(*args, **kwargs):
+    return args[0] if args else None
+
+
+def _zeros_like_first_argument(*args, **kwargs):
+    import numpy as np
+    import torch
+
+    first = args[0] if args else 0.0
+    if isinstance(first, torch.Tensor):
+        return torch.zeros_like(first)
+    try:
+        return np.zeros_like(np.asarray(first, dtype=float))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_constant_and_identity_answers_earn_nothing(chapter):
+    """0.0, zeros shaped like the input, or the input itself: no point anywhere, and a
+    typical mistake that is a constant answer earns nothing either (a test of an edge
+    case whose answer is a constant also checks a case whose answer is not)."""
+    earned = []
+    for exercise_id, spec in specs(chapter).items():
+        for answer in (_zero, _first_argument, _zeros_like_first_argument):
+            result = run_exercise(spec, {**solution_namespace(chapter), exercise_id: answer})
+            if result.score:
+                earned.append(f"{exercise_id} <- {answer.__name__}: {result.score}")
+    for wrong in mistakes(chapter):
+        text = wrong.rlbook_mistake.lower()
+        if text.startswith(("a constant", "constant answer", "returns a constant",
+                            "returns zeros")):
+            spec = specs(chapter)[wrong.rlbook_mistake_of]
+            result = run_exercise(spec, with_mistake(solution_namespace(chapter), wrong,
+                                                     spec.exercise_id))
+            if result.score:
+                earned.append(f"{spec.exercise_id} <- {wrong.rlbook_mistake}: {result.score}")
+    assert not earned, "constant answers that earn points: " + "; ".join(earned)

@@ -501,6 +501,11 @@ def test_advantages_average_to_zero_under_their_own_policy(student):
         f"the advantages of a policy average to 0 under that policy, but "
         f"sum_a pi(a|s) A(s, a) = {np.array2string(mean_advantage, precision=3)}: "
         f"{_advantages_hint(Q_pi, V_pi, A)}")
+    # Zeros average to zero too: the advantages must also be the policy's own.
+    expected = Q_pi - V_pi[:, None]
+    assert np.allclose(A, expected, atol=tolerance), (
+        f"for this policy A = Q_pi - V_pi = {np.array2string(expected, precision=3)}, got "
+        f"{np.array2string(A, precision=3)}: {_advantages_hint(Q_pi, V_pi, A)}")
 
 
 @exercise("advantages", points=2)

@@ -433,13 +433,22 @@ def test_worked_example_ratios_two_and_one(student):
 
 @exercise("ppo_diagnostics", points=3)
 def test_identical_policies_give_zero_and_zero(student):
-    """When the log-probs agree, both diagnostics are 0."""
+    """When the log-probs agree, both diagnostics are 0; when they do not, they are not."""
     logp = _log([0.1, 0.7, 0.2, 0.9])
     approx_kl, clip_fraction = _two_floats(
         student.ppo_diagnostics(logp.clone(), logp.clone(), 0.2))
     assert _close(approx_kl, 0.0) and clip_fraction == 0.0, (
         f"logp_new == logp_old means every ratio is 1: expected (0.0, 0.0), got "
         f"({approx_kl:.4g}, {clip_fraction:.4g})")
+    # Ratios e^0.5 = 1.65 (outside [0.8, 1.2]) and e^-0.1 = 0.90 (inside).
+    log_ratio = torch.tensor([0.5, -0.1], dtype=torch.float64)
+    logp_old = _log([0.3, 0.6])
+    approx_kl, clip_fraction = _two_floats(
+        student.ppo_diagnostics(logp_old + log_ratio, logp_old, 0.2))
+    expected = ((math.exp(0.5) - 1 - 0.5) + (math.exp(-0.1) - 1 + 0.1)) / 2
+    assert _close(approx_kl, expected) and _close(clip_fraction, 0.5), (
+        f"log ratios [0.5, -0.1]: expected ({expected:.4f}, 0.5), one of two ratios "
+        f"outside [0.8, 1.2], got ({approx_kl:.4g}, {clip_fraction:.4g})")
 
 
 @exercise("ppo_diagnostics", points=3)
@@ -595,22 +604,32 @@ _ENTROPY_RULE = ("the mean over the rows (states) of -sum over the actions of p 
 
 @exercise("entropy_bonus", points=2)
 def test_uniform_logits_give_log_n_in_nats(student):
-    """Equal logits give the entropy log n, whatever their common value."""
+    """Equal logits give the entropy log n, whatever their common value; others less."""
     for logits, n in ((torch.full((3, 5), 7.0), 5), (torch.zeros(2, 4), 4)):
         got = _scalar_tensor(student.entropy_bonus(logits), "entropy_bonus").item()
         assert _close(got, math.log(n)), _entropy_message(
             got, logits, math.log(n), f"{tuple(logits.shape)} equal logits are a uniform "
             f"policy over {n} actions in every state, entropy log {n}", _ENTROPY_RULE)
+    probabilities = [[0.6, 0.2, 0.2]]
+    logits = torch.log(torch.tensor(probabilities, dtype=torch.float64))
+    expected = float(np.mean(_entropies_by_hand(probabilities)))  # 0.9503 < log 3
+    got = _scalar_tensor(student.entropy_bonus(logits), "entropy_bonus").item()
+    assert _close(got, expected), _entropy_message(
+        got, logits, expected, "a policy [0.6, 0.2, 0.2] is not uniform: its entropy is "
+        f"{expected:.4f}, less than log 3", _ENTROPY_RULE)
 
 
 @exercise("entropy_bonus", points=2)
 def test_is_a_mean_over_states_not_a_sum(student):
-    """Three uniform two-action states have mean entropy log 2, not 3 log 2."""
-    logits = torch.zeros(3, 2)
+    """Two uniform two-action states and a 0.9 / 0.1 one: the mean of the three."""
+    probabilities = [[0.5, 0.5], [0.5, 0.5], [0.9, 0.1]]
+    logits = torch.log(torch.tensor(probabilities, dtype=torch.float64))
+    by_hand = _entropies_by_hand(probabilities)  # [0.6931, 0.6931, 0.3251]
+    expected = float(np.mean(by_hand))  # 0.5705; their sum is 1.7114
     got = _scalar_tensor(student.entropy_bonus(logits), "entropy_bonus").item()
-    assert _close(got, math.log(2)), _entropy_message(
-        got, logits, math.log(2), "three states with a uniform choice between 2 actions: "
-        "the MEAN entropy is log 2", _ENTROPY_RULE)
+    assert _close(got, expected), _entropy_message(
+        got, logits, expected, f"three states of entropies {[round(h, 4) for h in by_hand]}: "
+        f"the MEAN entropy is {expected:.4f}", _ENTROPY_RULE)
 
 
 @exercise("entropy_bonus", points=2)
@@ -729,23 +748,32 @@ def test_worked_example_is_0_85(student):
 
 @exercise("explained_variance", points=2)
 def test_perfect_critic_even_with_a_constant_offset_scores_one(student):
-    """values == returns gives 1, and so does values == returns + 5."""
+    """values == returns gives 1, and so does values == returns + 5; half of them, 0.75."""
     returns = np.array([0.5, -1.0, 2.0, 3.5, 0.0])
     for offset in (0.0, 5.0):
         got = _python_float(student.explained_variance(returns + offset, returns))
         assert _close(got, 1.0), _ev_message(
             got, returns + offset, returns, f"values = returns + {offset:g} explain all "
             "of the returns' variance")
+    got = _python_float(student.explained_variance(returns / 2, returns))
+    assert _close(got, 0.75), _ev_message(
+        got, returns / 2, returns, "values = returns / 2 leave Var[returns / 2] = "
+        "Var[returns] / 4 unexplained: 1 - 1/4 = 0.75")
 
 
 @exercise("explained_variance", points=2)
 def test_constant_prediction_scores_zero(student):
-    """A critic that always says 3 explains nothing: 0."""
+    """A critic that always says 3 explains nothing: 0; one that moves with them, 0.9."""
     values, returns = [3.0, 3.0, 3.0, 3.0], [1.0, 2.0, 3.0, 4.0]
     got = _python_float(student.explained_variance(values, returns))
     assert _close(got, 0.0), _ev_message(
         got, values, returns, "a constant prediction leaves Var[returns - values] = "
         "Var[returns]")
+    values = [1.5, 2.0, 3.0, 3.5]  # returns - values = [-0.5, 0, 0, 0.5]: variance 0.125
+    got = _python_float(student.explained_variance(values, returns))
+    assert _close(got, 0.9), _ev_message(
+        got, values, returns, "Var[returns - values] = 0.125 of Var[returns] = 1.25: "
+        "1 - 0.1 = 0.9")
 
 
 @exercise("explained_variance", points=2)

@@ -157,20 +157,28 @@ def test_dpo_loss_is_the_bradley_terry_loss_of_the_implicit_reward(student):
 
 @exercise("dpo_implicit_reward", points=2)
 def test_implicit_reward_carries_the_gradient_of_the_policy(student):
-    logp_policy = torch.tensor([-3.0, -1.0], requires_grad=True)
+    # The third text has policy == reference, where every DPO run starts: a form that
+    # splits or folds the log-ratio there (clamp, abs) has the right values but not
+    # the gradient beta.
+    logp_policy = torch.tensor([-3.0, -1.0, -2.0], requires_grad=True)
     got = _one_reward_per_text(
-        student.dpo_implicit_reward(logp_policy, torch.tensor([-2.0, -2.0]), 0.25),
-        [-0.25, 0.25])
+        student.dpo_implicit_reward(logp_policy, torch.tensor([-2.0, -2.0, -2.0]), 0.25),
+        [-0.25, 0.25, 0.0])
     assert got.requires_grad, (
         "the result has no gradient: compute it from the input tensors (no .item(), "
         ".detach(), numpy or torch.no_grad), so a DPO loss can be built on it")
     got.sum().backward()
     grad = None if logp_policy.grad is None else logp_policy.grad.tolist()
-    assert grad is not None and _close(grad, [0.25, 0.25], 1e-6), (
+    assert grad is not None and _close(grad, [0.25, 0.25, 0.25], 1e-6), (
         f"d reward / d logp_policy should be beta = 0.25 for each text, got {grad}"
         + (": the gradient is 0, so autograd sees no dependence on logp_policy (was it "
            "detached on the way?)"
-           if grad is not None and all(g == 0 for g in grad) else ""))
+           if grad is not None and all(g == 0 for g in grad) else "")
+        + (": it is right except for the third text, where policy == reference: a clamp, "
+           "abs or sign of the log-ratio has a kink there that changes the gradient; "
+           "beta * (logp_policy - logp_ref) has none"
+           if grad is not None and _close(grad[:2], [0.25, 0.25], 1e-6)
+           and not _close(grad[2:], [0.25], 1e-6) else ""))
 
 
 # --------------------------------------------------------------------------- #
@@ -281,6 +289,11 @@ def test_kl_estimates_are_zero_when_the_models_agree(student):
     assert _close(got, [0.0, 0.0, 0.0], 1e-6), (
         f"when policy and reference give every sample the same log-probability, r = 1 and "
         f"all three estimates are 0; got {[round(g, 4) for g in got]}")
+    # Zeros are right only there: a reference that disagrees gives other numbers.
+    logp_ref = logp + torch.tensor([0.3, -0.2, 0.1, -0.4])
+    log_ratios = (logp_ref - logp).tolist()
+    got = _three_floats(student.kl_estimates(logp, logp_ref))
+    _assert_kl(got, log_ratios, 1e-5, "log ratios log r = [0.3, -0.2, 0.1, -0.4]: ")
 
 
 @exercise("kl_estimates", points=3)
@@ -482,6 +495,8 @@ def test_masked_rewards_leave_their_inputs_unchanged(student):
     assert not changed, (
         f"{', '.join(changed)} was modified in place: build a new tensor (e.g. from "
         "-beta * (logp_policy - logp_ref) * mask) before adding the scores to it")
+    _check_token_rewards(student, *(x.tolist() for x in copies), 0.1,
+                         "and the rewards themselves are right: ")
 
 
 # --------------------------------------------------------------------------- #
@@ -556,6 +571,10 @@ def _assert_beta(student, args, expected, context):
 def test_beta_stays_put_at_the_target(student):
     _assert_beta(student, (0.3, 4.0, 4.0, 1000, 64), 0.3,
                  "a KL exactly on target is no error, so beta stays 0.3")
+    # Off target it moves: error +0.1, n_samples / horizon = 0.064, 0.3 * 1.0064
+    _assert_beta(student, (0.3, 4.4, 4.0, 1000, 64), 0.30192,
+                 "KL 4.4 against a target of 4 is an error of +0.1: with n_samples / "
+                 "horizon = 0.064, beta = 0.3 becomes 0.30192")
 
 
 @exercise("adaptive_kl_coef", points=2)

@@ -55,6 +55,21 @@ def dpo_implicit_reward_pair_margins(logp_policy, logp_ref, beta):
     return reward[0::2] - reward[1::2]
 
 
+@mistake("dpo_implicit_reward",
+         "a 'stable' split into positive and negative parts with clamp: right values, but "
+         "the gradient doubles where policy == reference (where every DPO run starts)")
+def dpo_implicit_reward_clamped_parts(logp_policy, logp_ref, beta):
+    log_ratio = logp_policy - logp_ref
+    return beta * (log_ratio.clamp(min=0) + log_ratio.clamp(max=0))
+
+
+@mistake("dpo_implicit_reward",
+         "beta * |log-ratio| * sign: right values, but no gradient where policy == reference")
+def dpo_implicit_reward_abs_sign(logp_policy, logp_ref, beta):
+    log_ratio = logp_policy - logp_ref
+    return beta * log_ratio.abs() * torch.sign(log_ratio)
+
+
 @mistake("dpo_implicit_reward", "the policy detached inside: a gradient of 0, not beta")
 def dpo_implicit_reward_zero_gradient(logp_policy, logp_ref, beta):
     return beta * (logp_policy.detach() - logp_ref) + 0 * logp_policy
