@@ -15,6 +15,7 @@ notebook's code returned".
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import operator
@@ -304,12 +305,18 @@ def main(argv=None) -> None:
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--memory-mb", type=int, default=4096)
     parser.add_argument("--file-mb", type=int, default=256)
+    parser.add_argument("--max-processes", type=int, default=4096)
     args = parser.parse_args(argv)
     # Limits first, before any student code: hard limits cannot be raised again.
     memory = args.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_mb * 2**20,) * 2)
+    # A cap on processes, against a fork bomb. Linux counts them per user and exempts
+    # root, so where the grader runs as root (most containers) this holds nothing back:
+    # there the notebook's time limits and the PID namespace are what stop it.
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NPROC, (args.max_processes,) * 2)
     sock = socket.socket(fileno=args.fd)
     Runner(sock).run()
 
