@@ -28,7 +28,7 @@ LIMITS = Limits(cell_timeout=15, notebook_timeout=120, test_timeout=3, output_kb
 
 
 # What the hostile notebooks look for, to prove they found nothing.
-LISTEN_PORT = 47613
+LISTEN_PORTS = range(47613, 47621)  # the ports opens_network tries
 DAEMON_MARK = "rlbook-daemon-mark"
 PRIVATE_MARK = "rlbook-private-tests-marker"  # a comment in tests/test_90_corpus.py
 REPOSITORY = Path(rlbook_utils.__file__).resolve().parent.parent
@@ -57,7 +57,14 @@ class Listener:
     """A port on the grader's machine that the notebooks try to reach."""
 
     def __init__(self):
-        self.server = socket.create_server(("127.0.0.1", LISTEN_PORT))
+        for port in LISTEN_PORTS:  # the first free one (two test workers may both listen)
+            try:
+                self.server = socket.create_server(("127.0.0.1", port))
+                break
+            except OSError:
+                continue
+        else:
+            raise OSError(f"no free port among {LISTEN_PORTS}")
         self.server.settimeout(0.2)
         self.accepted, self.done = [], False
         self.thread = threading.Thread(target=self._serve, daemon=True)
