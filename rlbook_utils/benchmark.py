@@ -2,8 +2,8 @@
 
 A benchmark, not a test: it prints a table and never fails a build. Sections:
 
-- ``grading``: seconds to grade each chapter's reference solution; N copies of the
-  chapter 02 solution graded with 1 and with 2 jobs.
+- ``grading``: seconds to grade each chapter's reference solution; N notebooks of
+  all chapters graded with 1 and with 2 jobs, each in its sandbox.
 - ``lessons``: seconds to execute each lesson, and its slowest cell.
 - ``book``: the whole book built from clean in a scratch copy, then rebuilt cached.
 - ``frozenlake``: chapter 03's Q-learning greedy success rate against the optimum.
@@ -61,31 +61,40 @@ def chapters() -> list[str]:
 
 # --------------------------------------------------------------------------- #
 def bench_grading(copies: int) -> list[Row]:
-    from rlbook_utils.grading.trusted_harness import grade_many
+    """Each reference solution graded alone, then ``copies`` notebooks of all chapters
+    (the solutions in turn) graded with 1 and 2 jobs; each in its own sandbox when
+    bubblewrap can build one here (the row says which)."""
+    from rlbook_utils.grading.sandbox import check_bubblewrap
+    from rlbook_utils.grading.trusted_harness import Limits, grade_many
 
+    limits = Limits(sandbox=not check_bubblewrap())
+    how = "sandboxed" if limits.sandbox else "NOT sandboxed"
     rows = []
     root = repo_root()
-    for solution in sorted((root / "solutions").glob("*.ipynb")):
+    solutions = sorted((root / "solutions").glob("*.ipynb"))
+    for solution in solutions:
         started = time.monotonic()
-        (report,) = grade_many([(solution, solution.stem)], jobs=1)
+        (report,) = grade_many([(solution, solution.stem)], jobs=1, limits=limits)
         seconds = time.monotonic() - started
-        rows.append(Row(f"grade {solution.stem} solution", "<= 10 s",
+        rows.append(Row(f"grade {solution.stem} solution ({how})", "<= 10 s",
                         f"{seconds:.1f} s ({report.score:g}/{report.points:g})", seconds <= 10))
     with tempfile.TemporaryDirectory() as folder:
-        source = root / "solutions" / "02_mdps.ipynb"
         paths = []
         for index in range(copies):
-            path = Path(folder) / f"student{index:03d}.ipynb"
+            source = solutions[index % len(solutions)]
+            path = Path(folder) / f"student{index:03d}" / source.name
+            path.parent.mkdir()
             shutil.copy(source, path)
-            paths.append((path, path.stem))
+            paths.append((path, path.parent.name))
         for jobs in (1, 2):
             started = time.monotonic()
-            grade_many(paths, jobs=jobs)
+            reports = grade_many(paths, jobs=jobs, limits=limits)
             seconds = time.monotonic() - started
             per_notebook = seconds / copies
-            rows.append(Row(f"grade {copies} ch02 notebooks, {jobs} job(s)", "",
+            full = sum(report.score == report.points for report in reports)
+            rows.append(Row(f"grade {copies} notebooks of all chapters, {jobs} job(s)", "",
                             f"{per_notebook:.1f} s/notebook, "
-                            f"{60 / per_notebook:.1f} notebooks/min"))
+                            f"{60 / per_notebook:.1f} notebooks/min, {full}/{copies} full marks"))
         hundred = 100 * per_notebook / 60
         rows.append(Row("100 notebooks, 2 jobs (projected)", "<= 8 min",
                         f"{hundred:.1f} min", hundred <= 8))

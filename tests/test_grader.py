@@ -138,3 +138,18 @@ def test_grader_that_cannot_run_exits_2(argv, problem):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert problem in result.stderr
+
+
+def test_without_bubblewrap_it_refuses_in_one_line_unless_told_no_sandbox(tmp_path):
+    # No bwrap on PATH: the grader says so and grades nothing, then grades with the flag.
+    command = [sys.executable, "-m", "rlbook_utils.cli", "grade", str(BLANK)]
+    environment = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
+    refused = subprocess.run(command, capture_output=True, text=True, env=environment,
+                             cwd=ROOT, timeout=120)
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1
+    assert "bubblewrap is not installed" in refused.stderr and "--no-sandbox" in refused.stderr
+    graded = subprocess.run(command + ["--no-sandbox"], capture_output=True, text=True,
+                            env=environment, cwd=ROOT, timeout=300)
+    assert graded.returncode == 0, graded.stderr
+    assert re.search(r"^total\s+\d+\s+0\.0 / \d+$", graded.stdout, re.M)
