@@ -46,6 +46,36 @@ def _full_batch(model, loss_fn, X, y):
                 (logits.argmax(dim=-1) == y).float().mean().item())
 
 
+def _batch_losses(model, loss_fn, X, y, batch_size):
+    """(mean loss, rows) of each batch, with the plain network: not recorded."""
+    with torch.no_grad():
+        return [(loss_fn(model.net(X[start:start + batch_size]),
+                         y[start:start + batch_size]).item(),
+                 len(X[start:start + batch_size]))
+                for start in range(0, len(X), batch_size)]
+
+
+def _batch_loss_hint(loss, model, loss_fn, X, y, batch_size):
+    """The typical mistake a wrong loss matches on this input, if any, else ""."""
+    batches = _batch_losses(model, loss_fn, X, y, batch_size)
+    full = [(value, rows) for value, rows in batches if rows == batch_size]
+    expected = sum(value * rows for value, rows in batches) / len(X)
+    candidates = [
+        (sum(value for value, _ in batches) / len(batches),
+         "that is the plain average of the batch means, which over-weights the smaller "
+         "last batch: weight each batch's mean loss by its number of rows and divide by N"),
+        (sum(value * rows for value, rows in full) / max(1, sum(rows for _, rows in full)),
+         f"that leaves out the last, smaller batch of {len(X) % batch_size} rows: "
+         "include every row"),
+        (sum(value for value, _ in batches),
+         "that is the sum of the batch means: weight each by its number of rows and "
+         "divide by N"),
+    ]
+    hints = [hint for candidate, hint in candidates
+             if abs(loss - candidate) < 1e-5 and abs(candidate - expected) > 1e-5]
+    return "".join(": " + hint for hint in hints[:1]) + "".join("; or " + h for h in hints[1:])
+
+
 def _batched(student, model, loss_fn, X, y, batch_size):
     result = student.evaluate_in_batches(model, loss_fn, X, y, batch_size)
     assert isinstance(result, tuple) and len(result) == 2, (
@@ -62,12 +92,10 @@ def test_equals_one_full_batch_pass_when_the_last_batch_is_smaller(student):
     loss, acc = _batched(student, model, loss_fn, X, y, batch_size=4)
     assert abs(float(loss) - expected_loss) < 1e-5, (
         f"10 examples in batches of 4, 4, 2: the loss should be {expected_loss:.5f} (one "
-        f"pass over all rows), got {float(loss):.5f}. Weight each batch's mean loss by its "
-        "number of rows and divide by N; a plain average of the batch means over-weights "
-        "the last batch, and dropping it loses 2 examples")
+        f"pass over all rows), got {float(loss):.5f}"
+        + _batch_loss_hint(float(loss), model, loss_fn, X, y, batch_size=4))
     assert abs(float(acc) - expected_acc) < 1e-6, (
-        f"the accuracy should be {expected_acc:.3f} (correct rows / N), got {float(acc)}: "
-        "count the correct rows of every batch, including the last, and divide by N")
+        f"the accuracy should be {expected_acc:.3f} (correct rows / N), got {float(acc)}")
 
 
 @exercise("evaluate_in_batches", points=3)
@@ -91,7 +119,8 @@ def test_the_model_never_sees_more_than_batch_size_rows(student):
     X, y = _classification_data(23, seed=3)
     _batched(student, model, loss_fn, X, y, batch_size=5)
     sizes = model.batch_sizes
-    assert sizes and max(sizes) <= 5, (
+    assert sizes, "evaluate_in_batches never called the model on the 23 examples"
+    assert max(sizes) <= 5, (
         f"with batch_size=5 the model was called on batches of sizes {sizes}: feed it at "
         "most batch_size rows at a time (X[start:start + batch_size]); a held-out set "
         "too large for memory is the reason for this function")
@@ -110,7 +139,8 @@ def test_runs_without_gradients_and_returns_floats(student):
     assert isinstance(loss, float) and isinstance(acc, float), (
         f"returned ({type(loss).__name__}, {type(acc).__name__}): return two Python "
         "floats (.item()), so no tensor or graph outlives the call")
-    assert model.grad_enabled and not any(model.grad_enabled), (
+    assert model.grad_enabled, "evaluate_in_batches never called the model on the 9 examples"
+    assert not any(model.grad_enabled), (
         "the model ran with gradients enabled: wrap the forward passes in "
         "`with torch.no_grad():`, since evaluation trains nothing and a graph per batch "
         "only costs memory")
@@ -130,15 +160,48 @@ def test_uses_the_loss_function_it_is_given(student):
     loss, _ = _batched(student, model, loss_fn, X, y, batch_size=3)
     assert abs(float(loss) - expected_loss) < 1e-5, (
         f"with loss_fn = nn.CrossEntropyLoss(label_smoothing=0.3) the loss should be "
-        f"{expected_loss:.5f}, got {float(loss):.5f}: "
-        + ("that is plain cross-entropy; call the loss_fn argument on each batch rather "
+        f"{expected_loss:.5f}, got {float(loss):.5f}"
+        + (": that is plain cross-entropy; call the loss_fn argument on each batch rather "
            "than a loss of your own" if abs(float(loss) - plain_loss) < 1e-5 else
-           "weight each batch's loss_fn value by its number of rows and divide by N"))
+           _batch_loss_hint(float(loss), model, loss_fn, X, y, batch_size=3)))
 
 
 # --------------------------------------------------------------------------- #
 # Exercise 1.2: perplexity(logits, targets) -> float
 # --------------------------------------------------------------------------- #
+def _perplexity_hint(got, logits, targets):
+    """The typical mistake a wrong perplexity matches on this input, if any, else ""."""
+    rows = torch.arange(len(targets))
+    log_probs = torch.log_softmax(logits.double(), dim=-1)
+    picked = log_probs[rows, targets]  # [N]
+    cross_entropy = float(-picked.mean())
+    expected = math.exp(cross_entropy)
+    shift = logits.max()  # one max for every row, in the logits' own dtype
+    log_norm = shift + torch.log(torch.exp(logits - shift).sum(dim=-1))
+    candidates = [
+        (cross_entropy, "that is the cross-entropy itself: perplexity is exp of it"),
+        (float(torch.exp(-picked.sum())), "that is exp of the SUM of -log p over the "
+         f"{len(targets)} targets: take exp of their MEAN"),
+        (float(torch.exp(-picked).mean()), "that is the arithmetic mean of 1/p: "
+         "perplexity is exp of the mean -log p (a geometric mean)"),
+        (2.0 ** cross_entropy, "that is 2 ** (cross-entropy in nats): use exp, the natural "
+         "log's base"),
+        (float(torch.exp(-logits.double()[rows, targets].mean())), "that treats the raw "
+         "logits as log-probabilities: normalise each row first (torch.log_softmax)"),
+        (float(torch.exp(-log_probs.max(dim=-1).values.mean())), "that uses the "
+         "probability of each row's largest logit: use the probability of its target, "
+         "targets[i]"),
+        (float(torch.exp(-(logits[rows, targets] - log_norm).double().mean())), "that "
+         "normalises every row with one global max: each row needs ITS OWN logsumexp "
+         "(torch.log_softmax along dim=-1)"),
+    ]
+    hints = [hint for candidate, hint in candidates
+             if math.isfinite(candidate) and candidate != 1.0  # 1: a constant answer too
+             and abs(got - candidate) <= 1e-4 * abs(candidate)
+             and abs(candidate - expected) > 1e-4 * expected]
+    return "".join(": " + hint for hint in hints[:1]) + "".join("; or " + h for h in hints[1:])
+
+
 @exercise("perplexity", points=2)
 def test_uniform_logits_give_the_number_of_classes(student):
     """a uniform guess among V tokens has perplexity V"""
@@ -148,8 +211,7 @@ def test_uniform_logits_give_the_number_of_classes(student):
         got = float(student.perplexity(logits, targets))
         assert abs(got - n_classes) < 1e-4, (
             f"uniform logits over {n_classes} classes should give perplexity {n_classes}, "
-            f"got {got:.4f}: perplexity = exp(mean negative log-softmax of the targets), "
-            "and the softmax normalises the logits (they are not probabilities)")
+            f"got {got:.4f}" + _perplexity_hint(got, logits, targets))
 
 
 @exercise("perplexity", points=2)
@@ -163,9 +225,7 @@ def test_perplexity_is_the_geometric_mean_of_inverse_probabilities(student):
         f"perplexity returned a {type(got).__name__}: return a Python float")
     assert abs(got - math.sqrt(8)) < 1e-5, (
         f"target probabilities 1/2 and 1/4 give perplexity exp((ln 2 + ln 4) / 2) = "
-        f"{math.sqrt(8):.4f}, got {got:.4f}. Average the negative log-probabilities over "
-        "the N targets (mean, not sum), use the natural log, and take exp of that mean "
-        "(not the mean of 1/p)")
+        f"{math.sqrt(8):.4f}, got {got:.4f}" + _perplexity_hint(got, logits, targets))
 
 
 @exercise("perplexity", points=2)
@@ -178,8 +238,8 @@ def test_picks_the_probability_of_each_target(student):
     expected = float(torch.exp(-torch.log(probs[torch.arange(7), targets]).mean()))
     got = float(student.perplexity(logits, targets))
     assert abs(got - expected) < 1e-4 * expected, (
-        f"expected perplexity {expected:.4f}, got {got:.4f}: row i contributes "
-        "log softmax(logits[i])[targets[i]], indexed by ITS target")
+        f"expected perplexity {expected:.4f}, got {got:.4f}"
+        + _perplexity_hint(got, logits, targets))
 
 
 @exercise("perplexity", points=2)
@@ -192,11 +252,10 @@ def test_large_logits_do_not_overflow(student):
     expected = float(torch.exp(-(log_probs[0, 0] + log_probs[1, 1]) / 2))
     got = float(student.perplexity(logits, targets))
     assert math.isfinite(got) and abs(got - expected) < 1e-4, (
-        f"with logits near 1000 the perplexity should be {expected:.4f}, got {got}: "
-        + ("exp(1000) overflows, so compute log-probabilities as z - logsumexp(z) "
+        f"with logits near 1000 the perplexity should be {expected:.4f}, got {got}"
+        + (": exp(1000) overflows, so compute log-probabilities as z - logsumexp(z) "
            "(torch.log_softmax or nn.functional.cross_entropy)" if not math.isfinite(got)
-           else "the answer is finite but wrong: softmax each row (log_softmax along "
-           "dim=-1), pick each row's own target, and exp the mean negative log-probability"))
+           else _perplexity_hint(got, logits, targets)))
 
 
 @exercise("perplexity", points=2)
@@ -210,13 +269,14 @@ def test_targets_far_below_their_row_max_stay_finite(student):
     expected = float(torch.exp(-log_probs[torch.arange(3), targets].mean()))  # about 3e17
     got = float(student.perplexity(logits, targets))
     assert math.isfinite(got) and abs(got - expected) < 1e-4 * expected, (
-        f"expected perplexity {expected:.4e}, got {got:.4e}. "
-        + ("An infinite answer means a probability underflowed to 0 before its log: "
+        f"expected perplexity {expected:.4e}, got {got:.4e}"
+        + (". An infinite answer means a probability underflowed to 0 before its log: "
            "e^-120 is 0 in float32, so take log-probabilities directly "
            "(torch.log_softmax, z - logsumexp(z) per row), never log(softmax(z))"
-           if not math.isfinite(got) else
-           "Each row must be normalised by ITS OWN logsumexp: shifting every row by one "
-           "global max sends the small-scale rows to exp(-1000) = 0"))
+           if math.isinf(got) else
+           ". nan comes from exp(1000) = inf (inf / inf = nan): compute log-probabilities "
+           "as z - logsumexp(z) per row (torch.log_softmax)"
+           if math.isnan(got) else _perplexity_hint(got, logits, targets)))
 
 
 # --------------------------------------------------------------------------- #
@@ -232,6 +292,33 @@ _TOP_K_LOGITS = torch.tensor([[0.1, 2.0, -1.0, 0.7],
 _TOP_K_LABELS = torch.tensor([3, 0, 2, 1, 2])  # true class at rank 2, 1, 3, 3, 4
 
 
+def _top_k_hint(got, logits, labels, k):
+    """The typical mistake a wrong top-k accuracy matches on this input, if any, else ""."""
+    expected = (logits.topk(k, dim=-1).indices == labels[:, None]).any(dim=-1).float().mean()
+    candidates = [
+        ((logits.topk(k, dim=-1).indices[:, -1] == labels).float().mean(),
+         "that counts a row only when its label is the k-th best: count it when the label "
+         "is ANY of the k largest"),
+        ((logits.topk(k, dim=-1, largest=False).indices == labels[:, None])
+         .any(dim=-1).float().mean(),
+         "that is the accuracy of the k SMALLEST logits; take the k largest of each row "
+         "(topk's largest=True, or argsort descending)"),
+        ((logits.topk(min(k + 1, logits.shape[-1]), dim=-1).indices == labels[:, None])
+         .any(dim=-1).float().mean(),
+         f"that counts the label among the {k + 1} largest: take exactly k"),
+        ((logits.topk(k, dim=-1).indices == labels[:, None]).any(dim=-1).float().sum(),
+         "that is the number of rows counted: divide it by the number of rows"),
+    ]
+    if k <= len(logits):
+        top = logits.topk(k, dim=0).indices.T  # ranked over the examples
+        candidates.append(((top == labels[:len(top), None]).any(dim=-1).float().mean(),
+                           "that ranks over the examples (dim=0): rank along the last "
+                           "dimension (dim=-1), the classes"))
+    hints = [hint for candidate, hint in candidates
+             if abs(got - float(candidate)) < 1e-6 and abs(float(candidate - expected)) > 1e-6]
+    return "".join(": " + hint for hint in hints[:1]) + "".join("; or " + h for h in hints[1:])
+
+
 @exercise("top_k_accuracy", points=2)
 def test_counts_rows_whose_label_is_among_the_k_best(student):
     """hand-ranked rows: acc@1 = 1/5, acc@2 = 2/5, acc@3 = 4/5"""
@@ -241,9 +328,8 @@ def test_counts_rows_whose_label_is_among_the_k_best(student):
             f"top_k_accuracy returned a {type(got).__name__}: return a Python float")
         assert abs(got - expected) < 1e-6, (
             f"with k={k} the true class is among the {k} largest logits in "
-            f"{round(expected * 5)} of 5 rows, so acc@{k} = {expected}; got {got}. Count a "
-            "row when its label is ANY of the k largest (not only the k-th), and divide by "
-            "the number of rows")
+            f"{round(expected * 5)} of 5 rows, so acc@{k} = {expected}; got {got}"
+            + _top_k_hint(got, _TOP_K_LOGITS, _TOP_K_LABELS, k))
 
 
 @exercise("top_k_accuracy", points=2)
@@ -253,16 +339,14 @@ def test_k_one_is_plain_accuracy_and_k_all_is_one(student):
     logits = torch.randn(9, 5)  # [9, 5]
     labels = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2, 3])
     plain = (logits.argmax(dim=-1) == labels).float().mean().item()
-    smallest = (logits.argmin(dim=-1) == labels).float().mean().item()
     got = float(student.top_k_accuracy(logits, labels, 1))
     assert abs(got - plain) < 1e-6, (
-        f"with k=1 top-k accuracy is the plain accuracy {plain:.3f}, got {got:.3f}: "
-        + ("that is the accuracy of the SMALLEST logit; take the k largest of each row "
-           "(topk's largest=True, or argsort descending)" if abs(got - smallest) < 1e-6
-           else "with k=1 a row counts when its label is the row's argmax"))
+        f"with k=1 top-k accuracy is the plain accuracy {plain:.3f}, got {got:.3f}"
+        + _top_k_hint(got, logits, labels, 1))
     got = float(student.top_k_accuracy(logits, labels, 5))
     assert abs(got - 1.0) < 1e-6, (
-        f"with k = 5 = n_classes every label is among the top k, so acc@5 = 1.0; got {got}")
+        f"with k = 5 = n_classes every label is among the top k, so acc@5 = 1.0; got {got}"
+        + _top_k_hint(got, logits, labels, 5))
 
 
 @exercise("top_k_accuracy", points=2)
@@ -274,8 +358,8 @@ def test_ranks_over_classes_not_over_examples(student):
     labels = torch.tensor([0, 0, 1])  # every row's label is in its top 2
     got = float(student.top_k_accuracy(logits, labels, 2))
     assert abs(got - 1.0) < 1e-6, (
-        f"each row's label is among that row's 2 largest logits, so acc@2 = 1.0; got {got}: "
-        "rank along the last dimension (dim=-1), the classes")
+        f"each row's label is among that row's 2 largest logits, so acc@2 = 1.0; got {got}"
+        + _top_k_hint(got, logits, labels, 2))
 
 
 # --------------------------------------------------------------------------- #
@@ -323,6 +407,10 @@ def _diagnosis(got, logits, actions, rewards):
     for candidate, hint in candidates:
         if np.allclose(got, candidate, atol=1e-5) and not np.allclose(candidate, expected,
                                                                       atol=1e-5):
+            if np.allclose(candidate, 0.0, atol=1e-5):  # a zero answer matches it too
+                return ("every entry is 0, which is also what subtracting the mean reward "
+                        "gives here: the exercise asks for the plain estimate, rewards used "
+                        "as given")
             return hint
     return ("the estimate is the mean over the N samples of r_i * (e_{a_i} - softmax(logits)), "
             "the gradient of the expected reward")
@@ -416,6 +504,16 @@ def test_matches_the_closed_form_on_random_batches(student):
             "logit leaves softmax unchanged)")
 
 
+def _right_without_graph(student, expected, actions, rewards):
+    """Whether the estimate is right for the same logits without requires_grad."""
+    try:
+        got = _gradient(student, torch.tensor([0.2, -0.4, 0.1]), actions.clone(),
+                        rewards.clone())
+    except Exception:
+        return False
+    return bool(np.allclose(got, expected, atol=1e-5))
+
+
 @exercise("score_function_gradient", points=3)
 def test_works_on_logits_that_require_grad_and_leaves_inputs_unchanged(student):
     """logits with or without requires_grad; no input is changed, no .grad left behind"""
@@ -428,9 +526,12 @@ def test_works_on_logits_that_require_grad_and_leaves_inputs_unchanged(student):
         got = _gradient(student, logits, actions, rewards)
         assert np.allclose(got, expected, atol=1e-5), (
             f"with logits.requires_grad={requires_grad} the estimate should be "
-            f"{np.round(expected, 4).tolist()}, got {np.round(got, 4).tolist()}: the "
-            "function must work whether or not the logits carry a graph (detach them, or "
-            "make your own leaf copy)")
+            f"{np.round(expected, 4).tolist()}, got {np.round(got, 4).tolist()}: "
+            + ("the function must work whether or not the logits carry a graph (detach "
+               "them, or make your own leaf copy)"
+               if not requires_grad or _right_without_graph(student, expected, actions,
+                                                             rewards)
+               else _diagnosis(got, [0.2, -0.4, 0.1], actions, rewards)))
         unchanged = (torch.equal(logits.detach(), saved[0]) and torch.equal(actions, saved[1])
                      and torch.equal(rewards, saved[2]))
         assert unchanged, (

@@ -619,6 +619,37 @@ class _Run:
         return _evaluation_problem(
             self.P, _evaluations(self.recording.of("exact_policy_evaluation")))
 
+    def improvement(self):
+        """(state, best action there, by how much it beats the returned policy's action)
+        for Q of the returned policy's own value."""
+        Q = _lookahead(self.P, self.achieved, self.gamma)
+        current = Q[np.arange(len(self.P)), self.actions]
+        s = int(np.argmax(Q.max(axis=1) - current))
+        return s, int(Q[s].argmax()), float(Q[s].max() - current[s])
+
+    def stopped_within_a_coarse_tolerance(self):
+        """Whether V is the returned policy's value and every improvement left is small
+        (at most 0.01): what a tie tolerance coarser than theta returns."""
+        slack = max(1e-6 * np.max(np.abs(self.achieved)), 10 * 1e-8 / (1 - self.gamma))
+        return (np.max(np.abs(self.V - self.achieved)) <= slack
+                and 1e-8 < self.improvement()[2] <= 1e-2)
+
+    def earlier_policy(self):
+        """The actions of another deterministic policy whose exact value V is, and for
+        which the returned policy is greedy (what comparing a policy with itself returns:
+        the array changed in place is also the 'previous' one), else None."""
+        Q = _lookahead(self.P, self.V, self.gamma)
+        if np.any(Q[np.arange(len(self.P)), self.actions] < Q.max(axis=1) - 1e-9):
+            return None
+        earlier = np.abs(Q - self.V[:, None]).argmin(axis=1)
+        try:
+            value = _solve(self.P, np.eye(self.n_actions)[earlier], self.gamma)
+        except np.linalg.LinAlgError:
+            return None
+        if np.all(earlier == self.actions) or _gap(self.V, value) > 1e-6:
+            return None
+        return earlier
+
     def hint(self):
         """The first symptom that explains a wrong answer, or ''."""
         problem = self.evaluation_problem()
@@ -627,17 +658,25 @@ class _Run:
         # Sweeps stopped at theta leave V within about theta / (1 - gamma) of V_pi.
         slack = max(1e-6 * np.max(np.abs(self.achieved)), 10 * 1e-8 / (1 - self.gamma))
         if np.max(np.abs(self.V - self.achieved)) > slack:
-            return (f" The V you return, {_show(self.V)}, is not the value of the policy "
-                    f"you return ({_show(self.achieved)}): return V of the final policy; "
-                    "if you compare with the previous policy, compare with a copy "
-                    "(policy.copy()), not the same array changed in place.")
-        Q = _lookahead(self.P, self.achieved, self.gamma)
-        current = Q[np.arange(len(self.P)), self.actions]
-        s = int(np.argmax(Q.max(axis=1) - current))
-        better = Q[s].max() - current[s]
+            text = (f" The V you return, {_show(self.V)}, is not the value of the policy "
+                    f"you return ({_show(self.achieved)})")
+            earlier = self.earlier_policy()
+            if earlier is None:
+                return text + "."
+            text += (f": it is the value of the policy with actions {earlier.tolist()}, "
+                     "which yours improves on")
+            rewards = _lookahead(self.P, np.zeros(len(self.P)), self.gamma)
+            if np.allclose(self.V, rewards[np.arange(len(self.P)), earlier], atol=1e-9):
+                return text + (", and also its one-step expected rewards: evaluate each "
+                               "policy fully, and if you compare with the previous "
+                               "policy, compare with a copy (policy.copy()), not the same "
+                               "array changed in place.")
+            return text + (": if you compare with the previous policy, compare with a copy "
+                           "(policy.copy()), not the same array changed in place.")
+        s, best, better = self.improvement()
         if better > 1e-8:
             text = (f" Your policy can still be improved: in state {s}, action "
-                    f"{int(Q[s].argmax())} beats action {self.actions[s]} by {better:.2g} "
+                    f"{best} beats action {self.actions[s]} by {better:.2g} "
                     "(more than theta = 1e-8)")
             Q_bootstrapped = _lookahead(self.P, self.achieved, self.gamma,
                                         mask_terminal=False)
@@ -646,9 +685,11 @@ class _Run:
                 return text + (": it is greedy for Q computed with gamma * V(next_state) "
                                "after terminated transitions too, but a terminated "
                                "transition contributes its reward only.")
-            return text + (": improve on Q of the CURRENT policy's V and repeat until no "
-                           "action beats the current one by more than theta (not a "
-                           "coarser tolerance).")
+            if self.stopped_within_a_coarse_tolerance():
+                return text + (": improve on Q of the CURRENT policy's V and repeat until "
+                               "no action beats the current one by more than theta (not a "
+                               "coarser tolerance).")
+            return text + "."
         return ""
 
 
@@ -773,9 +814,10 @@ def test_takes_an_improvement_however_small(student):
     run = _Run(student, P, 0.9, 3, 2)
     assert run.actions[0] == 1 and run.actions[1] == 1, (
         f"in states 0 and 1 action 1 (reward 1.00005 and 1.0000002) beats action 0 "
-        f"(reward 1) by more than theta = 1e-8, got actions {run.actions[:2].tolist()}: "
-        "treat actions as tied only within theta (1e-8 by default), not a coarser "
-        f"tolerance.{run.hint()}")
+        f"(reward 1) by more than theta = 1e-8, got actions {run.actions[:2].tolist()}"
+        + (": treat actions as tied only within theta (1e-8 by default), not a coarser "
+           "tolerance." if run.stopped_within_a_coarse_tolerance() else ".")
+        + run.hint())
     assert _close(run.V, [1.00005, 1.0000002, 0.0], 1e-6), (
         f"V* should be [1.00005, 1.0000002, 0], got {_show(run.V)}.{run.hint()}")
 
