@@ -12,12 +12,16 @@ from pathlib import Path
 import pytest
 
 import rlbook_utils
-from rlbook_utils.grading.sandbox import check_bubblewrap
+from rlbook_utils.grading.sandbox import _readonly_paths, check_bubblewrap
 from rlbook_utils.grading.trusted_harness import Limits, Session
 
 pytestmark = pytest.mark.skipif(bool(check_bubblewrap()), reason=check_bubblewrap())
 
 REPOSITORY = Path(rlbook_utils.__file__).resolve().parent.parent
+# What the sandbox's own /tmp holds before a notebook writes there: the mount points of
+# the read-only paths that live under /tmp (a repository cloned there, as CI does).
+TMP_MOUNTS = sorted({Path(path).parts[2] for path in _readonly_paths()
+                     if path.startswith("/tmp/")})
 MARK = "rlbook-sandbox-test-mark"
 
 
@@ -87,11 +91,11 @@ pathlib.Path.home().joinpath("{MARK}").write_text("x")
 found += [str(pathlib.Path.home()), sorted(os.listdir("/tmp"))]
 """)
     assert found[0] == "package read-only"
-    assert found[1] == "/home/student" and found[2] == [MARK]
+    assert found[1] == "/home/student" and found[2] == sorted([MARK, *TMP_MOUNTS])
     assert not Path("/tmp", MARK).exists()  # the grader's /tmp never saw it
     other = Session(Limits(), sandboxed=True)  # and neither does the next submission
     try:
-        assert probe(other, "import os\nfound = sorted(os.listdir('/tmp'))") == []
+        assert probe(other, "import os\nfound = sorted(os.listdir('/tmp'))") == TMP_MOUNTS
     finally:
         other.close()
 

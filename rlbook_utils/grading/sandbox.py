@@ -61,16 +61,17 @@ def _readonly_paths() -> list[str]:
 
 def bwrap_command(runner: list[str]) -> list[str]:
     command = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent",
-               "--new-session", "--clearenv", "--cap-drop", "ALL"]
+               "--new-session", "--clearenv", "--cap-drop", "ALL",
+               # The private /tmp and /home first: a repository cloned under either
+               # (/tmp/..., /home/alice/...) is then bound read-only on top of them.
+               "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
+               "--size", str(TMPFS_BYTES), "--tmpfs", "/home", "--dir", HOME]
     for path in _readonly_paths():
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
         else:
             command += ["--ro-bind", path, path]
-    command += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-                "--size", str(TMPFS_BYTES), "--tmpfs", "/home",
-                "--dir", HOME, "--chdir", HOME]
+    command += ["--proc", "/proc", "--dev", "/dev", "--chdir", HOME]
     for key, value in ENVIRONMENT.items():
         command += ["--setenv", key, value]
     return command + ["--"] + runner

@@ -279,8 +279,24 @@ class Session:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
         child.close()
+        # Drained all along (a full pipe would stall the runner); its tail explains a
+        # runner or sandbox that would not start.
+        self._stderr_tail = b""
+        self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_reader.start()
         self.endpoint = Endpoint(parent, self.codec, self._serve_callback)
-        self._request("hello", timeout=60)
+        try:
+            self._request("hello", timeout=60)
+        except NotebookStopped as error:
+            self.close()
+            lines = self._stderr_tail.decode(errors="replace").strip().splitlines()
+            raise NotebookStopped(f"{error}" + (f": {lines[-1][:300]}" if lines else "")) \
+                from None
+
+    def _drain_stderr(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for chunk in iter(lambda: self.process.stderr.read1(4096), b""):
+                self._stderr_tail = (self._stderr_tail + chunk)[-4096:]
 
     # -- lifetime --------------------------------------------------------------- #
     def close(self) -> None:
@@ -290,6 +306,7 @@ class Session:
             pass
         self.process.wait()
         self.sock.close()
+        self._stderr_reader.join(timeout=5)
         if self.process.stderr:
             self.process.stderr.close()
         if self.home:
