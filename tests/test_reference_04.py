@@ -1,10 +1,12 @@
 """The reference DQN of chapter 04, loaded from the lesson's cells tagged `reference`.
 
-Behaviour only: the agent must solve CartPole-v1 (greedy mean over 20 evaluation
-episodes >= 475) within 50,000 environment steps on seed 0, and the TD target must stop
-bootstrapping on `terminated`, never on `truncated`. No wall-clock assertions.
+Behaviour only: on one seed the agent must solve CartPole-v1 (greedy mean over 20
+evaluation episodes >= 475) and still be solved at the end of a shortened budget, and the
+TD target must stop bootstrapping on `terminated`, never on `truncated`. No wall-clock
+assertions.
 """
 
+import dataclasses
 import re
 
 import nbformat
@@ -14,6 +16,7 @@ import torch
 
 from rlbook_utils.exercises import repo_root
 from rlbook_utils.lessons import REFERENCE_TAG, load_reference
+from rlbook_utils.stability import solved_for_good_from
 
 CHAPTER = "04_deep_q_learning"
 
@@ -70,13 +73,18 @@ def test_polyak_update_moves_target_by_tau(reference):
         assert torch.allclose(after.detach(), 0.25 * new.detach() + 0.75 * old, atol=1e-6)
 
 
-def test_dqn_solves_cartpole_on_seed_0_within_50k_steps(reference):
+def test_dqn_is_solved_and_still_solved_at_the_end_of_a_shortened_budget(reference):
+    # The benchmark's protocol on one seed: no early stop, an evaluation every 2,000
+    # steps; a run that reached 475 and fell back would fail the second assertion.
     torch.set_num_threads(1)
-    history = reference.train_dqn(reference.DQNConfig(), seed=0)
-    assert len(history["env_steps"]) == len(history["eval_returns"]) > 0
-    assert history["solved_at"] is not None, (
-        f"not solved within 50,000 steps; best evaluation {max(history['eval_returns'])}")
-    assert history["solved_at"] <= 50_000
-    assert history["eval_returns"][-1] >= 475.0
-    assert history["env_steps"][-1] == history["solved_at"]
-    assert "q_net" in history
+    config = dataclasses.replace(reference.DQNConfig(), total_steps=36_000, eval_every=2_000,
+                                 stop_when_solved=False)
+    history = reference.train_dqn(config, seed=1)
+    returns = history["eval_returns"]
+    assert len(history["env_steps"]) == len(returns) == 18
+    assert history["solved_at"] is not None, f"never solved: evaluations {returns}"
+    good_from = solved_for_good_from(history["env_steps"], returns, 475.0)
+    assert good_from is not None and good_from <= 32_000, (
+        f"solved at {history['solved_at']:,} steps but not still solved from 32,000 on: "
+        f"evaluations {[round(r) for r in returns]}")
+    assert history["env_steps"][-1] == 36_000 and "q_net" in history
