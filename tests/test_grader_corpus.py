@@ -41,11 +41,12 @@ def digests(*folders):
             if path.is_file() and "__pycache__" not in path.parts}
 
 
-def marked_processes():
+def marked_processes(mark=DAEMON_MARK):
+    """The PIDs of this machine's processes whose command line holds ``mark``."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and DAEMON_MARK in (entry / "cmdline").read_bytes().decode(
+            if entry.name.isdigit() and mark in (entry / "cmdline").read_bytes().decode(
                     errors="replace"):
                 found.append(entry.name)
         except OSError:

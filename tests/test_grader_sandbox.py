@@ -14,6 +14,7 @@ import pytest
 import rlbook_utils
 from rlbook_utils.grading.sandbox import _readonly_paths, check_bubblewrap
 from rlbook_utils.grading.trusted_harness import Limits, Session
+from test_grader_corpus import marked_processes
 
 pytestmark = pytest.mark.skipif(bool(check_bubblewrap()), reason=check_bubblewrap())
 
@@ -118,15 +119,7 @@ found = [max(pids), len(pids), sorted(os.environ)]
 
 
 def marked():
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and MARK in (entry / "cmdline").read_bytes().decode(
-                    errors="replace"):
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
+    return marked_processes(MARK)
 
 
 def test_a_setsid_daemon_dies_with_its_session():
