@@ -11,6 +11,8 @@ A benchmark, not a test: it prints a table and never fails a build. Sections:
   budget and evaluated every 2,000 steps: runs solved at first and still solved at the
   end, the step from which they stay solved, the mean of the last five evaluations.
 - ``rlhf``: chapter 06's reward gain and KL against its budget.
+- ``grpo``: chapter 07's held-out pass@1 before and after GRPO with the verifier's
+  reward, over the lesson's three GRPO seeds, and the KL to the reference model.
 
 Each RL section runs the lesson's own reference code (``rlbook_utils.lessons``).
 """
@@ -31,7 +33,7 @@ import nbformat
 
 from rlbook_utils.exercises import repo_root
 
-SECTIONS = ("grading", "lessons", "book", "frozenlake", "dqn", "pg", "rlhf")
+SECTIONS = ("grading", "lessons", "book", "frozenlake", "dqn", "pg", "rlhf", "grpo")
 
 
 @dataclass
@@ -267,6 +269,38 @@ def bench_rlhf() -> list[Row]:
     return rows
 
 
+def bench_grpo(seeds: tuple[int, ...] = (1, 2, 3)) -> list[Row]:
+    """Chapter 07's pipeline (the page's SFT model, then GRPO against the verifier) on
+    each of the lesson's GRPO seeds: held-out pass@1 before -> after (target: at least
+    twice on average over the seeds), greedy accuracy, the KL to the reference model, and the wall time per run."""
+    from rlbook_utils.lessons import load_reference
+
+    try:
+        lesson = load_reference("07_verifiable_rewards")
+    except (FileNotFoundError, LookupError) as error:
+        return [Row("tiny GRPO", "pass@1 x2", f"n/a: {error}")]
+    rows, ratios = [], []
+    for seed in seeds:
+        started, started_cpu = time.monotonic(), time.process_time()
+        result = lesson.run_grpo_pipeline(seed=seed)
+        seconds, cpu_seconds = time.monotonic() - started, time.process_time() - started_cpu
+        before, after = result["pass_at_1_before"], result["pass_at_1_after"]
+        ratio = after / max(before, 1e-9)
+        ratios.append(ratio)
+        rows += [Row(f"tiny GRPO seed {seed}: held-out pass@1 (SFT -> RL)", "",
+                     f"{ratio:.2f}x ({before:.3f} -> {after:.3f})"),
+                 Row(f"tiny GRPO seed {seed}: greedy accuracy, KL to reference", "",
+                     f"{result['greedy_before']:.3f} -> {result['greedy_after']:.3f}; "
+                     f"KL {result['kl']:.2f} nats per answer"),
+                 Row(f"tiny GRPO seed {seed}: whole pipeline", "<= 60 s",
+                     f"{seconds:.1f} s (CPU {cpu_seconds:.1f} s, {result['n_samples']} "
+                     "RL samples)", seconds <= 60)]
+    rows.append(Row(f"tiny GRPO: mean pass@1 gain over {len(seeds)} seeds", ">= 2x",
+                    f"{statistics.mean(ratios):.2f}x (lowest {min(ratios):.2f}x)",
+                    statistics.mean(ratios) >= 2))
+    return rows
+
+
 def run(sections: list[str], seeds: int = 5, copies: int = 10) -> list[Row]:
     rows: list[Row] = []
     for section in sections:
@@ -288,4 +322,6 @@ def run(sections: list[str], seeds: int = 5, copies: int = 10) -> list[Row]:
                                    good_from_target=20_000)
         elif section == "rlhf":
             rows += bench_rlhf()
+        elif section == "grpo":
+            rows += bench_grpo()
     return rows
