@@ -14,6 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
+from tqdm import tqdm
+
 from rlbook_utils.grading import reports
 from rlbook_utils.assign import SolutionMarkerError, assign, toc_without_solutions
 from rlbook_utils.exercises import chapters_with_tests, default_tests_dir, repo_root
@@ -57,26 +59,28 @@ def collect_submissions(names: list[str]) -> list[tuple[Path, str]]:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; a line per notebook otherwise."""
+    """tqdm's progress bar on a terminal; a plain line per notebook otherwise (CI logs)."""
 
     def __init__(self, total: int, stream=sys.stderr):
         self.total, self.done, self.stream = total, 0, stream
         self.lock = threading.Lock()
         self.tty = stream.isatty()
+        self.bar = tqdm(total=total, desc="grading", unit="notebook", file=stream,
+                        disable=not self.tty, dynamic_ncols=True)
 
     def __call__(self, report) -> None:
         with self.lock:
             self.done += 1
             if self.tty:
-                filled = int(30 * self.done / self.total)
-                self.stream.write(f"\rgrading [{'#' * filled}{'.' * (30 - filled)}] "
-                                  f"{self.done}/{self.total}")
-                if self.done == self.total:
-                    self.stream.write("\n")
+                self.bar.set_postfix_str(report.student, refresh=False)
+                self.bar.update()
             else:
                 self.stream.write(f"graded {self.done}/{self.total}: {report.student} "
                                   f"{report.score:g}/{report.points:g}\n")
-            self.stream.flush()
+                self.stream.flush()
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _grade(args) -> int:
@@ -110,8 +114,12 @@ def _grade(args) -> int:
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
                     memory_mb=args.memory_mb, sandbox=not args.no_sandbox)
     progress = Progress(len(submissions)) if len(submissions) > 1 else None
-    graded = grade_many(submissions, args.jobs, args.chapter, tests_dir, limits,
-                        on_done=progress)
+    try:
+        graded = grade_many(submissions, args.jobs, args.chapter, tests_dir, limits,
+                            on_done=progress)
+    finally:
+        if progress:
+            progress.close()
     private = args.tests is not None
     if args.format == "gradescope":
         results = reports.gradescope_results(graded[0], private_tests=private)

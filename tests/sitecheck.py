@@ -3,7 +3,9 @@
 `check_site(folder)` serves `folder` on 127.0.0.1, opens every page, and returns the
 problems a reader would meet: console errors, failed or external requests, images
 that do not load or have no alt text, figures without captions, math left raw or not
-rendered by MathJax, and internal links to pages or anchors that do not exist.
+rendered by MathJax, and internal links to pages or anchors that do not exist. Given
+axe-core's script (`axe_script()`), it also runs axe-core's WCAG 2 A and AA rules on
+each page and reports every violation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync"]
 SKIPPED_PAGES = {"genindex.html", "search.html", "index.html"}  # index: a redirect
+# axe-core's rules for WCAG 2.0 and 2.1, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Where `bash scripts/book test` installs axe-core (scripts/axe/package.json pins it).
+AXE_SCRIPT = Path(__file__).resolve().parents[1] / ".venv" / "axe" / "node_modules" / \
+    "axe-core" / "axe.min.js"
 
 
 def chromium_executable() -> str | None:
@@ -29,10 +36,16 @@ def chromium_executable() -> str | None:
         "chromium-browser")
 
 
+def axe_script() -> Path:
+    return Path(os.environ.get("RLBOOK_AXE") or AXE_SCRIPT)
+
+
 @dataclass
 class PageReport:
     page: str
     problems: list[str] = field(default_factory=list)
+    accessibility: list[str] = field(default_factory=list)  # axe-core's violations
+    search_boxes: int = 0  # search fields and buttons a reader sees
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -87,15 +100,28 @@ _RENDER_CHECKS = """async () => {
         .filter(img => !img.closest('figure') || !img.closest('figure').querySelector('figcaption'))
         .map(img => img.src),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    searchBoxes: Array.from(document.querySelectorAll(
+        '.search-button__button, input[type=search]')).filter(e => e.checkVisibility()).length,
   };
 }"""
 
 
+_AXE_RUN = """async tags => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                          resultTypes: ['violations']});
+  return result.violations.map(v => ({id: v.id, help: v.help, count: v.nodes.length,
+                                      targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+}"""
+
+
 def check_site(folder: str | Path, screenshots: Path | None = None,
-               screenshot_pages: tuple[str, ...] = ()) -> list[PageReport]:
+               screenshot_pages: tuple[str, ...] = (),
+               axe: str | Path | None = None) -> list[PageReport]:
+    """Every page's problems; with `axe` (the path of axe.min.js), its WCAG violations."""
     from playwright.sync_api import sync_playwright
 
     folder = Path(folder)
+    axe_source = Path(axe).read_text() if axe else None
     reports = []
     with LocalServer(folder) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_executable(),
@@ -129,6 +155,12 @@ def check_site(folder: str | Path, screenshots: Path | None = None,
             report.problems += [f"figure without a caption: {src}"
                                 for src in found["figuresWithoutCaption"]]
             report.problems += _broken_links(folder, server.origin, page_path, found["links"])
+            report.search_boxes = found["searchBoxes"]
+            if axe_source is not None:
+                page.add_script_tag(content=axe_source)
+                report.accessibility = [
+                    f"{v['id']} ({v['count']} element{'s' * (v['count'] > 1)}): {v['help']}:"
+                    f" {', '.join(v['targets'])}" for v in page.evaluate(_AXE_RUN, AXE_TAGS)]
             if screenshots is not None and page_path in screenshot_pages:
                 screenshots.mkdir(parents=True, exist_ok=True)
                 name = page_path.replace("/", "_").removesuffix(".html") + ".png"

@@ -4,14 +4,17 @@ Each case runs a real kernel in a separate process, as an instructor's run would
 """
 
 import hashlib
+import io
 import json
 import re
 import subprocess
 import sys
+import types
 
 import nbformat
 import pytest
 
+from rlbook_utils.cli import Progress
 from rlbook_utils.exercises import exercises_in, load_test_module, repo_root
 from rlbook_utils.grading.trusted_harness import Limits, defined_names, grade_notebook
 
@@ -153,3 +156,22 @@ def test_without_bubblewrap_it_refuses_in_one_line_unless_told_no_sandbox(tmp_pa
                             env=environment, cwd=ROOT, timeout=300)
     assert graded.returncode == 0, graded.stderr
     assert re.search(r"^total\s+\d+\s+0\.0 / \d+$", graded.stdout, re.M)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_in_a_log(terminal):
+    stream = _Terminal() if terminal else io.StringIO()
+    progress = Progress(2, stream=stream)
+    for student in ("alice", "bob"):
+        progress(types.SimpleNamespace(student=student, score=3.0, points=10.0))
+    progress.close()
+    if terminal:  # tqdm's bar, redrawn in place, ending full
+        assert "\r" in stream.getvalue()
+        assert re.search(r"grading: 100%\|.*\| 2/2 \[", stream.getvalue())
+    else:  # no carriage returns in a CI log: one line per notebook graded
+        assert stream.getvalue() == "graded 1/2: alice 3/10\ngraded 2/2: bob 3/10\n"
