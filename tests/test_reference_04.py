@@ -63,6 +63,21 @@ def test_training_loop_stores_terminated_not_truncated():
         "the TD target should be masked by (1 - batch['terminated'])")
 
 
+def test_n_step_transition_stores_the_discounted_sum_and_the_state_n_steps_later(reference):
+    from collections import deque
+
+    buffer = reference.ReplayBuffer(8, 2, seed=0)
+    states = [np.full(2, float(i), dtype=np.float32) for i in range(4)]  # s_0 .. s_3
+    waiting = deque([(states[0], 1, 1.0), (states[1], 0, 2.0), (states[2], 1, 3.0)])
+    reference.store_oldest(buffer, waiting, states[3], False, 0.5)
+    assert len(buffer) == 1 and len(waiting) == 2  # the oldest left the queue
+    assert buffer.rewards[0] == 1.0 + 0.5 * 2.0 + 0.25 * 3.0  # r_0 + g r_1 + g^2 r_2
+    assert buffer.actions[0] == 1 and buffer.terminated[0] == 0.0
+    assert np.array_equal(buffer.obs[0], states[0]) and np.array_equal(buffer.next_obs[0], states[3])
+    reference.store_oldest(buffer, waiting, states[3], True, 0.5)  # an ending: fewer rewards
+    assert buffer.rewards[1] == 2.0 + 0.5 * 3.0 and buffer.terminated[1] == 1.0
+
+
 def test_polyak_update_moves_target_by_tau(reference):
     torch.manual_seed(0)
     target = reference.make_q_net(4, 2, 8)
@@ -78,15 +93,16 @@ def test_dqn_is_solved_and_still_solved_at_the_end_of_a_shortened_budget(referen
     # steps; a run that reached 475 and fell back would fail the second assertion.
     torch.set_num_threads(1)
     # DQN's curves depend on the seed and, through floating-point rounding, on the CPU:
-    # seed 2 on this 2-core machine settles at 28k; the bound leaves a margin.
-    config = dataclasses.replace(reference.DQNConfig(), total_steps=40_000, eval_every=2_000,
+    # seed 0 on this 2-core machine settles at 18k; the bound leaves a margin. With the
+    # usual gamma 0.99 and one-step targets (n_step=1) seed 0 is not solved by 30k.
+    config = dataclasses.replace(reference.DQNConfig(), total_steps=30_000, eval_every=2_000,
                                  stop_when_solved=False)
-    history = reference.train_dqn(config, seed=2)
+    history = reference.train_dqn(config, seed=0)
     returns = history["eval_returns"]
-    assert len(history["env_steps"]) == len(returns) == 20
+    assert len(history["env_steps"]) == len(returns) == 15
     assert history["solved_at"] is not None, f"never solved: evaluations {returns}"
     good_from = solved_for_good_from(history["env_steps"], returns, 475.0)
-    assert good_from is not None and good_from <= 36_000, (
-        f"solved at {history['solved_at']:,} steps but not still solved from 36,000 on: "
+    assert good_from is not None and good_from <= 24_000, (
+        f"solved at {history['solved_at']:,} steps but not still solved from 24,000 on: "
         f"evaluations {[round(r) for r in returns]}")
-    assert history["env_steps"][-1] == 40_000 and "q_net" in history
+    assert history["env_steps"][-1] == 30_000 and "q_net" in history
