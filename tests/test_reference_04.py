@@ -61,6 +61,18 @@ def test_training_loop_stores_terminated_not_truncated():
             "step (time limit) still bootstraps")
     assert "(1 - batch[\"terminated\"])" in source.replace("'", '"'), (
         "the TD target should be masked by (1 - batch['terminated'])")
+    # The n-step store: a transition is stored as an ending (no bootstrap) only under
+    # `if terminated:`, never when the time limit truncated the episode.
+    lines = source.splitlines()
+    endings = [i for i, line in enumerate(lines)
+               if "store_oldest(" in line and ", True," in line]
+    assert endings, "train_dqn should store the waiting transitions as endings somewhere"
+    for i in endings:
+        branch = next(line.split("#")[0].strip() for line in reversed(lines[:i])
+                      if line.strip().startswith(("if ", "elif ")))
+        assert branch == "if terminated:", (
+            f"transitions are stored as endings under {branch!r}: only `terminated` ends the "
+            "bootstrap, a truncated step still has a future")
 
 
 def test_n_step_transition_stores_the_discounted_sum_and_the_state_n_steps_later(reference):
