@@ -1,10 +1,17 @@
-"""Value heatmaps with greedy-policy arrows for grid-shaped environments.
-
-Used in chapters 02 and 03 (the grid world, FrozenLake, CliffWalking).
+"""Value heatmaps with greedy-policy arrows for grid-shaped environments (chapters 02
+and 03: the grid world, FrozenLake, CliffWalking), and learning curves over seeds as a
+mean with a min-max band (chapters 01, 04 and 07).
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+def plot_mean_band(ax, x, curves, label, color):
+    """Runs' curves [n_runs, len(x)]: their mean as a line, their min-max range as a band."""
+    curves = np.asarray(curves)
+    ax.plot(x, curves.mean(axis=0), color=color, label=f"{label} (mean of {len(curves)} seeds)")
+    ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.2)
+
 
 # Action index -> arrow. FrozenLake-v1's order, which rlbook's GridWorldEnv also uses.
 FROZENLAKE_ARROWS = {0: "←", 1: "↓", 2: "→", 3: "↑"}

@@ -15,6 +15,7 @@ from rlbook_utils.plotting import (  # noqa: E402
     CLIFFWALKING_ARROWS,
     FROZENLAKE_ARROWS,
     greedy_arrows,
+    plot_mean_band,
     plot_values,
 )
 
@@ -128,3 +129,15 @@ def test_panels_share_one_colour_range():
     plot_values(second, (2, 2), ax=ax_b, vmin=vmin, vmax=vmax)
     assert ax_a.images[0].norm.vmin == ax_b.images[0].norm.vmin == -4.0
     assert ax_a.images[0].colorbar is None and ax_b.images[0].colorbar is not None
+
+
+def test_plot_mean_band_draws_the_mean_and_the_range_over_runs():
+    # three runs, three points; a mean +- std band would reach -0.41 and 8.83, not 0 and 10
+    curves = np.array([[0.0, 2.0, 4.0], [0.0, 2.0, 4.0], [3.0, 5.0, 10.0]])
+    fig, ax = plt.subplots()
+    plot_mean_band(ax, [1, 2, 3], curves, "DQN", "C0")
+    (line,) = ax.lines
+    assert np.allclose(line.get_ydata(), [1.0, 3.0, 6.0])
+    assert line.get_label() == "DQN (mean of 3 seeds)"
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert np.isclose(band.min(), 0.0) and np.isclose(band.max(), 10.0)
